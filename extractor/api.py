@@ -1,0 +1,179 @@
+"""The one entry point that chains the stages: ``extract(inputs, **options) -> pandas.DataFrame``.
+
+pages -> clean -> layout -> segment -> normalize -> classify -> assemble -> records. Every input
+comes back as rows: the strings read, or one row with the reason it could not be read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from . import assemble, clean, layout, segment
+from .errors import ExtractorError, InputError
+from .model import load_model, probabilities
+from .normalize import normalize_gray_crop
+from .pages import DEFAULT_DPI, Input, Page, find_inputs, load_pages
+from .records import error_row, long_frame
+
+LAYOUTS = ("page", "field", "digit")
+#: A page image without a resolution in its file is taken to be scanned at this many dpi.
+ASSUMED_DPI = 300
+#: In a field crop, the digits are taken to be about this share of the crop's height at first.
+FIELD_DIGIT_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to read and how: the CLI's options (DESIGN.md §3)."""
+
+    layout: str = "page"
+    review_below: float = assemble.REVIEW_BELOW
+    dpi: int = DEFAULT_DPI
+    annotate: str | None = None
+
+
+class Classifier:
+    """The model, loaded once per process, called on batches of normalized crops."""
+
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None):
+        self.model = load_model(model_path, threads=threads)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return probabilities(self.model, batch)
+
+
+def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemble.DigitString:
+    """One string from an image that holds one field (a cropped amount, a box's inside)."""
+    gray = clean.grayscale(image)
+    guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
+    page = clean.clean_page(gray, digit_height=guess, deskew=False)
+    glyphs = segment.components(page.ink, guess)
+    lines = segment.group_lines(glyphs)
+    box = (0, 0, gray.shape[1], gray.shape[0])
+    if not lines:
+        return assemble.string_of(name, [], box)
+    main = max(lines, key=lambda line: sum(float(g.ink.sum()) for g in line))
+    found, probs = segment.segment_line(main, classify)
+    return assemble.string_of(name, assemble.read_digits(found, probs), box)
+
+
+def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
+    """Every digit string on a page: inside each printed box when the page has boxes, else along
+    each free line of writing."""
+    page = clean.clean_page(image, dpi=dpi or ASSUMED_DPI)
+    height = clean.estimate_digit_height(page.gray, dpi or ASSUMED_DPI)
+    glyphs = segment.components(page.ink, height)
+    boxes = layout.find_boxes(page.rules, height)
+    strings: list[assemble.DigitString] = []
+    if boxes:
+        for box in boxes:
+            inside = [g for g in glyphs if box.contains(g.x + g.w / 2, g.y + g.h / 2)]
+            digits: list[assemble.Digit] = []
+            for line in segment.group_lines(inside):
+                found, probs = segment.segment_line(line, classify)
+                digits += assemble.read_digits(found, probs)
+            if digits:
+                strings.append(assemble.string_of(box.name, digits))
+        return strings
+    for number, line in enumerate(segment.group_lines(glyphs), start=1):
+        found, probs = segment.segment_line(line, classify)
+        digits = assemble.read_digits(found, probs)
+        parts = assemble.split_at_gaps(digits, segment.line_height(line))
+        for part, run in enumerate(parts, start=1):
+            name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
+            strings.append(assemble.string_of(name, run))
+    return strings
+
+
+def read_digit_image(image: np.ndarray, classify) -> assemble.DigitString:
+    """An image that is one digit: its whole area normalized and read."""
+    probs = classify(normalize_gray_crop(image)[None, :, :, None])[0]
+    value = int(np.argmax(probs[:10]))
+    h, w = image.shape[:2]
+    digit = assemble.Digit(value, float(probs[value]), 0, 0, w, h)
+    return assemble.string_of("digit", [digit])
+
+
+def string_rows(page: Page, strings: list[assemble.DigitString], options: Options) -> list[dict]:
+    """Long rows for the strings of one page; a page where nothing was read still gets one row."""
+    if not strings:
+        h, w = page.image.shape[:2]
+        strings = [assemble.string_of(options.layout if options.layout != "page" else "", [], (0, 0, w, h))]
+    return [{"source": page.source, "page": page.number, "field": s.field, "text": s.text,
+             "confidence": round(s.confidence, 4),
+             "needs_review": assemble.needs_review(s, options.review_below),
+             "x": s.x, "y": s.y, "width": s.w, "height": s.h, "error": ""} for s in strings]
+
+
+def read_page(page: Page, classify, options: Options) -> list[dict]:
+    """All rows of one page, by the chosen layout; annotated if asked."""
+    if options.layout == "digit":
+        strings = [read_digit_image(page.image, classify)]
+    elif options.layout == "field":
+        strings = [read_field_image(page.image, classify)]
+    else:
+        strings = read_page_image(page.image, page.dpi, classify)
+    rows = string_rows(page, strings, options)
+    if options.annotate:
+        annotate_page(page, strings, Path(options.annotate), options.review_below)
+    return rows
+
+
+def read_input(item: Input, classify, options: Options) -> list[dict]:
+    """All rows of one input file; a file or page that fails becomes an error row, never an exception."""
+    if item.error:
+        return [error_row(item.source, item.error)]
+    try:
+        pages = load_pages(item.path, item.source, dpi=options.dpi)
+    except InputError as exc:
+        return [error_row(item.source, str(exc))]
+    rows: list[dict] = []
+    for page in pages:
+        try:
+            rows += read_page(page, classify, options)
+        except ExtractorError as exc:
+            rows.append(error_row(item.source, str(exc), page.number))
+        except (ValueError, cv2.error, MemoryError) as exc:
+            rows.append(error_row(item.source, f"could not read page: {type(exc).__name__}: {exc}", page.number))
+    return rows
+
+
+def extract(inputs, layout: str = "page", model: str | None = None, review_below: float = assemble.REVIEW_BELOW,
+            dpi: int = DEFAULT_DPI, annotate: str | None = None, classify=None) -> pd.DataFrame:
+    """Read every input (files and folders) into the long table of DESIGN.md §3."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    options = Options(layout=layout, review_below=review_below, dpi=dpi, annotate=annotate)
+    classify = classify or Classifier(model)
+    rows: list[dict] = []
+    for item in find_inputs(list(inputs)):
+        rows += read_input(item, classify, options)
+    return long_frame(rows)
+
+
+def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path, review_below: float) -> Path:
+    """Draw each string's box, its digits and confidences on the page, for a person to check."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = page.image if page.image.ndim == 3 else cv2.cvtColor(page.image, cv2.COLOR_GRAY2RGB)
+    canvas = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    scale = max(0.4, min(canvas.shape[:2]) / 1500)
+    for s in strings:
+        colour = (0, 0, 220) if assemble.needs_review(s, review_below) else (0, 160, 0)
+        cv2.rectangle(canvas, (s.x, s.y), (s.x + s.w, s.y + s.h), colour, max(1, int(2 * scale)))
+        for d in s.digits:
+            cv2.rectangle(canvas, (d.x, d.y), (d.x + d.w, d.y + d.h), (200, 120, 0), 1)
+            cv2.putText(canvas, f"{d.value}", (d.x, d.y + d.h + int(14 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5 * scale, (200, 120, 0), max(1, int(scale)))
+        cv2.putText(canvas, f"{s.text or '-'} {s.confidence:.2f}", (s.x, max(12, s.y - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour, max(1, int(1.5 * scale)))
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", page.source).strip("_") or "page"
+    path = folder / f"{name}_p{page.number}.png"
+    cv2.imwrite(str(path), canvas)
+    return path

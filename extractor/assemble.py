@@ -1,0 +1,85 @@
+"""Assembly: classified glyphs into digit strings in reading order, with confidences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import NOT_A_DIGIT
+from .segment import Glyph
+
+#: A string whose probability of being right is below this needs a human look.
+REVIEW_BELOW = 0.8
+#: A gap wider than this share of the line height starts a new string on a free line.
+STRING_GAP = 1.5
+#: Glyphs more likely "not a digit" than this are dropped (clutter, separators, letters' parts).
+REJECT_ABOVE = 0.5
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit read: its value, probability, and box on the page."""
+
+    value: int
+    confidence: float
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class DigitString:
+    """A string of digits read from one field or one stretch of a line."""
+
+    field: str
+    text: str
+    confidence: float
+    x: int
+    y: int
+    w: int
+    h: int
+    digits: tuple[Digit, ...] = ()
+
+
+def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
+    """The digits among classified glyphs: each glyph's best digit, clutter left out."""
+    digits = []
+    for g, p in zip(glyphs, probs):
+        if p[NOT_A_DIGIT] > REJECT_ABOVE:
+            continue
+        value = int(np.argmax(p[:10]))
+        digits.append(Digit(value, float(p[value]), g.x, g.y, g.w, g.h))
+    return digits
+
+
+def string_of(field: str, digits: list[Digit], box: tuple[int, int, int, int] | None = None) -> DigitString:
+    """One string from digits in reading order; its confidence is the product of theirs, the
+    probability that every digit is right. An empty string keeps the field's box, if given."""
+    if digits:
+        x0 = min(d.x for d in digits)
+        y0 = min(d.y for d in digits)
+        x1 = max(d.x + d.w for d in digits)
+        y1 = max(d.y + d.h for d in digits)
+        box = (x0, y0, x1 - x0, y1 - y0)
+    box = box or (0, 0, 0, 0)
+    text = "".join(str(d.value) for d in digits)
+    confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
+    return DigitString(field, text, confidence, *box, digits=tuple(digits))
+
+
+def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:
+    """Digits of a free line cut into strings where the gap is wide."""
+    strings: list[list[Digit]] = []
+    for d in sorted(digits, key=lambda d: d.x):
+        if strings and d.x - max(p.x + p.w for p in strings[-1]) <= STRING_GAP * height:
+            strings[-1].append(d)
+        else:
+            strings.append([d])
+    return strings
+
+
+def needs_review(string: DigitString, review_below: float = REVIEW_BELOW) -> bool:
+    """True when a person should check the value: nothing read, or not sure enough."""
+    return not string.text or string.confidence < review_below

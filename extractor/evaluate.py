@@ -1,0 +1,104 @@
+"""Measuring the classifier: on the MNIST test set, on folders of digit crops, and on folders of
+field crops (strings), with a confusion matrix and a picture of the worst mistakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from . import mnist
+from .errors import DataError, InputError
+from .model import predict
+from .normalize import normalize_batch, normalize_gray_crop
+from .pages import load_pages
+
+REAL_DIR = Path("../shared/data/real")
+REAL_DIGIT_SETS = {
+    "usps_train": REAL_DIR / "digits" / "usps_train",
+    "optdigits_train": REAL_DIR / "digits" / "optdigits_train",
+}
+
+
+@dataclass
+class DigitScore:
+    """Accuracy over ``n`` labelled digits, the 10x10 confusion matrix and the worst mistakes."""
+
+    name: str
+    n: int
+    accuracy: float
+    confusion: np.ndarray
+    worst: list = field(default_factory=list)  # (confidence, label, read, 28x28 crop, file)
+
+    def as_dict(self) -> dict:
+        return {"set": self.name, "n": self.n, "accuracy": round(self.accuracy, 6),
+                "confusion": self.confusion.tolist(),
+                "worst": [{"file": f, "label": int(l), "read": int(r), "confidence": round(float(c), 4)}
+                          for c, l, r, _, f in self.worst]}
+
+
+def score_digits(name: str, model, batch: np.ndarray, labels: np.ndarray, files: list[str], worst: int = 50) -> DigitScore:
+    """Read a normalized batch and score it against its labels."""
+    read = predict(model, batch)
+    labels = np.asarray(labels, int)
+    confusion = np.zeros((10, 10), int)
+    np.add.at(confusion, (labels, read.digits), 1)
+    wrong = np.flatnonzero(read.digits != labels)
+    wrong = wrong[np.argsort(-read.confidence[wrong])][:worst]
+    mistakes = [(read.confidence[i], labels[i], read.digits[i], batch[i, :, :, 0], files[i]) for i in wrong]
+    accuracy = float((read.digits == labels).mean()) if len(labels) else float("nan")
+    return DigitScore(name, len(labels), accuracy, confusion, mistakes)
+
+
+def evaluate_mnist(model, data: str | None = None) -> DigitScore:
+    """Accuracy on the 10,000 MNIST test digits, each passed through normalize.py as extraction does."""
+    test = mnist.load_split(mnist.find_data_dir(data), "test")
+    batch = normalize_batch(list(test.images))
+    return score_digits("mnist_test", model, batch, test.labels, [f"t10k[{i}]" for i in range(len(test.labels))])
+
+
+def read_labels(folder: Path, column: str) -> pd.DataFrame:
+    """``labels.csv`` of a folder, with the label column kept as text."""
+    path = Path(folder) / "labels.csv"
+    if not path.is_file():
+        raise DataError(f"{folder}: no labels.csv (file,{column})")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "file" not in table.columns or column not in table.columns:
+        raise DataError(f"{path}: needs the columns file,{column}")
+    return table
+
+
+def evaluate_digit_folder(model, folder: Path) -> DigitScore:
+    """Accuracy on a folder of single-digit images with ``labels.csv`` (file,label), read exactly as
+    ``extract --layout digit`` reads them."""
+    table = read_labels(folder, "label")
+    crops, labels, files = [], [], []
+    for name, label in zip(table["file"], table["label"]):
+        try:
+            image = load_pages(Path(folder) / name, name)[0].image
+        except InputError:
+            image = np.full((28, 28), 255, np.uint8)  # unreadable counts as a miss, not a skip
+        crops.append(normalize_gray_crop(image))
+        labels.append(int(label))
+        files.append(name)
+    batch = np.stack(crops)[..., None] if crops else np.zeros((0, 28, 28, 1), np.float32)
+    return score_digits(Path(folder).name, model, batch, np.array(labels), files)
+
+
+def worst_image(score: DigitScore, path: Path, columns: int = 10) -> None:
+    """Save the worst mistakes as one PNG: each crop with "label>read" above it."""
+    if not score.worst:
+        return
+    tiles = []
+    for confidence, label, read, crop, _ in score.worst:
+        tile = np.full((44, 56), 255, np.uint8)
+        tile[14:42, 14:42] = 255 - (crop * 255).astype(np.uint8)
+        cv2.putText(tile, f"{label}>{read} {confidence:.2f}", (1, 10), cv2.FONT_HERSHEY_PLAIN, 0.7, 0, 1)
+        tiles.append(tile)
+    while len(tiles) % columns:
+        tiles.append(np.full((44, 56), 255, np.uint8))
+    rows = [np.hstack(tiles[i: i + columns]) for i in range(0, len(tiles), columns)]
+    cv2.imwrite(str(path), np.vstack(rows))

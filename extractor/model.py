@@ -1,0 +1,128 @@
+"""The digit classifier: a compact CNN over normalized 28x28 crops, with an 11th "not a digit" class.
+
+The network follows the well-tested pattern of stacked 3x3 convolutions with batch normalization,
+strided 5x5 convolutions in place of pooling, and dropout (the best single MNIST CNNs are built this
+way); it stays small enough to classify thousands of crops a second on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+#: Labels 0-9 are the digits; this one is "not a digit" (clutter, separators, halves, merged pairs).
+NOT_A_DIGIT = 10
+CLASSES = 11
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits.keras"
+#: Crops classified per call; large batches are what make CPU inference fast.
+BATCH = 1024
+
+
+def quiet_tensorflow(threads: int | None = None):
+    """Import TensorFlow with its start-up chatter silenced and, if given, its thread pools capped."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # already initialised in this process: keep its settings
+            pass
+    return tf
+
+
+def build_model(folded: bool = False, dropout: float = 0.3):
+    """The CNN, uncompiled: (n, 28, 28, 1) float in [0, 1] to (n, 11) softmax.
+
+    ``folded=True`` builds the inference form, in which each batch normalization is folded into the
+    layer before it (see train.fold_batchnorm); the layer names match, so weights carry over by name.
+    """
+    tf = quiet_tensorflow()
+    layers = tf.keras.layers
+
+    def block(x, name, make):
+        if folded:
+            return make(name, use_bias=True, activation="relu")(x)
+        x = make(name, use_bias=False, activation=None)(x)
+        x = layers.BatchNormalization(name=batchnorm_name(name))(x)
+        return layers.Activation("relu")(x)
+
+    def conv(x, name, filters, kernel, strides=1, padding="valid"):
+        return block(x, name, lambda n, **kw: layers.Conv2D(filters, kernel, strides=strides, padding=padding, name=n, **kw))
+
+    def drop(x):
+        return x if folded else layers.Dropout(dropout)(x)
+
+    inputs = tf.keras.Input((28, 28, 1), name="digit")
+    x = conv(inputs, "conv1", 32, 3)                  # 26x26
+    x = conv(x, "conv2", 32, 3, strides=2)            # 12x12
+    x = drop(x)
+    x = conv(x, "conv3", 48, 3)                       # 10x10
+    x = conv(x, "conv4", 48, 3)                       # 8x8
+    x = conv(x, "conv5", 96, 3, strides=2, padding="same")  # 4x4
+    x = drop(layers.Flatten()(x))
+    x = drop(block(x, "dense", lambda n, **kw: layers.Dense(128, name=n, **kw)))
+    outputs = layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    return tf.keras.Model(inputs, outputs, name="digits")
+
+
+def batchnorm_name(layer_name: str) -> str:
+    """Name of the batch normalization that follows a convolution or dense layer."""
+    return "bn_" + layer_name
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per crop: the digit read (argmax over 0-9), its probability, and P(not a digit)."""
+
+    digits: np.ndarray       # (n,) int
+    confidence: np.ndarray   # (n,) float: probability of the digit read
+    not_digit: np.ndarray    # (n,) float: probability of the reject class
+    probabilities: np.ndarray  # (n, 11)
+
+
+def load_model(path: str | os.PathLike | None = None, threads: int | None = None):
+    """Load a saved classifier (default: the shipped ``models/digits.keras``)."""
+    path = Path(path) if path else DEFAULT_MODEL
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found (train one with `extractor train`)")
+    tf = quiet_tensorflow(threads)
+    return tf.keras.models.load_model(path, compile=False)
+
+
+def probabilities(model, batch: np.ndarray) -> np.ndarray:
+    """(n, 11) class probabilities for a (n, 28, 28, 1) batch, run in large chunks."""
+    if len(batch) == 0:
+        return np.zeros((0, CLASSES), np.float32)
+    out = []
+    for start in range(0, len(batch), BATCH):
+        chunk = batch[start: start + BATCH]
+        out.append(np.asarray(model(chunk, training=False)))
+    return np.concatenate(out).astype(np.float32)
+
+
+def predict(model, batch: np.ndarray) -> Prediction:
+    """Read a batch of normalized crops."""
+    probs = probabilities(model, batch)
+    digits = probs[:, :10].argmax(axis=1) if len(probs) else np.zeros(0, int)
+    return Prediction(
+        digits=digits,
+        confidence=probs[np.arange(len(probs)), digits] if len(probs) else np.zeros(0),
+        not_digit=probs[:, NOT_A_DIGIT] if len(probs) else np.zeros(0),
+        probabilities=probs,
+    )
+
+
+def read_card(model_path: str | os.PathLike | None = None) -> dict:
+    """The model card that sits beside a model file (``digits.json`` beside ``digits.keras``)."""
+    path = Path(model_path) if model_path else DEFAULT_MODEL
+    card = path.with_suffix(".json")
+    return json.loads(card.read_text()) if card.is_file() else {}

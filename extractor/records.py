@@ -1,0 +1,70 @@
+"""Records: rows to a pandas DataFrame, written to CSV and XLSX atomically, numbers kept as text."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+#: The long output, one row per string read or per failed input (DESIGN.md §3).
+LONG_COLUMNS = ["source", "page", "field", "text", "confidence", "needs_review",
+                "x", "y", "width", "height", "error"]
+TEXT_COLUMNS = ["source", "field", "text", "error"]
+
+
+def long_frame(rows: list[dict]) -> pd.DataFrame:
+    """The long table, columns in contract order, text kept as text (leading zeros survive)."""
+    frame = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    for column in TEXT_COLUMNS:
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["page"] = frame["page"].fillna(0).astype(int)
+    for column in ("x", "y", "width", "height"):
+        frame[column] = frame[column].fillna(0).astype(int)
+    frame["confidence"] = frame["confidence"].fillna(0.0).astype(float).round(4)
+    frame["needs_review"] = frame["needs_review"].fillna(True).astype(bool)
+    return frame
+
+
+def error_row(source: str, error: str, page: int = 0) -> dict:
+    """The row that accounts for an input (or page) that could not be read."""
+    return {"source": source, "page": page, "field": "", "text": "", "confidence": 0.0,
+            "needs_review": True, "x": 0, "y": 0, "width": 0, "height": 0,
+            "error": " ".join(str(error).split())}
+
+
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a table as UTF-8 CSV via a temporary file and a rename: a reader never sees half of it."""
+    _atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a table as XLSX, text columns as text cells (so 007 stays 007), atomically."""
+    def write(tmp):
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False, sheet_name="digits")
+            sheet = writer.sheets["digits"]
+            for col, name in enumerate(frame.columns, start=1):
+                if frame[name].dtype == object:
+                    for row in range(2, len(frame) + 2):
+                        sheet.cell(row=row, column=col).number_format = "@"
+    _atomic(Path(path), write)
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read back a table written by :func:`write_csv`, text columns as text."""
+    return pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False)

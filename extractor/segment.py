@@ -1,0 +1,254 @@
+"""Segmentation: from an ink mask to single-digit glyphs, in reading order.
+
+Connected components are the starting point. Pieces of one digit (the flag of a 5, a broken 4) are
+merged when they overlap horizontally; components too wide or too unlike one digit are split by
+recognition: candidate cuts follow the valleys between strokes (seams that cross the least ink),
+and of all the ways to cut, the one whose pieces the classifier is surest are digits wins, the
+"not a digit" class voting against pairs and halves. Dots, commas and dashes are dropped by shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .normalize import normalize_digit
+
+#: Specks smaller than this share of the digit height (in both directions) are noise.
+SPECK = 0.12
+#: A component wider than this share of the line height may hold several digits.
+SPLIT_WIDTH = 0.8
+#: Pieces narrower than this share of the line height are not a digit (a 1 is about 0.15).
+MIN_PIECE = 0.1
+#: Pieces wider than this share of the line height are not one digit.
+MAX_PIECE = 1.25
+#: Shorter than this share of the line height: a separator (dot, comma, dash), not a digit.
+SEPARATOR_HEIGHT = 0.42
+#: A digit whose classifier confidence is below this, or whose "not a digit" probability is
+#: above it, is tried for splitting even when it is not wide.
+SURE = 0.9
+
+Score = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28, 1) -> (n, 11) probabilities
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One piece of ink on the page: its box (page pixels) and its own ink, cropped to the box."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    ink: np.ndarray  # float32 (h, w), 1 on this glyph's pixels
+
+    @property
+    def right(self) -> int:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.h
+
+
+def _glyph_from_mask(mask: np.ndarray, x0: int, y0: int) -> Glyph | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    crop = mask[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    return Glyph(x0 + int(cols[0]), y0 + int(rows[0]), crop.shape[1], crop.shape[0], crop.astype(np.float32))
+
+
+def components(ink: np.ndarray, digit_height: float, offset: tuple[int, int] = (0, 0)) -> list[Glyph]:
+    """The connected components of an ink mask (8-connected), specks left out."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    speck = max(2, SPECK * digit_height)
+    glyphs = []
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if (w < speck and h < speck) or area < 4:
+            continue
+        crop = labels[y: y + h, x: x + w] == i
+        glyphs.append(Glyph(x + offset[0], y + offset[1], w, h, crop.astype(np.float32)))
+    return glyphs
+
+
+def union(glyphs: list[Glyph]) -> Glyph:
+    """One glyph holding the ink of several."""
+    x0 = min(g.x for g in glyphs)
+    y0 = min(g.y for g in glyphs)
+    x1 = max(g.right for g in glyphs)
+    y1 = max(g.bottom for g in glyphs)
+    ink = np.zeros((y1 - y0, x1 - x0), np.float32)
+    for g in glyphs:
+        view = ink[g.y - y0: g.bottom - y0, g.x - x0: g.right - x0]
+        np.maximum(view, g.ink, out=view)
+    return Glyph(x0, y0, x1 - x0, y1 - y0, ink)
+
+
+def group_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """Glyphs grouped into text lines by vertical overlap, lines top to bottom, glyphs left to right."""
+    lines: list[list[Glyph]] = []
+    spans: list[list[float]] = []
+    for g in sorted(glyphs, key=lambda g: -g.h):  # tall glyphs first fix the lines
+        centre = g.y + g.h / 2
+        best, best_overlap = None, 0.0
+        for i, (top, bottom) in enumerate(spans):
+            overlap = min(bottom, g.bottom) - max(top, g.y)
+            share = overlap / max(1, min(g.h, bottom - top))
+            if top <= centre <= bottom and share > best_overlap:
+                best, best_overlap = i, share
+        if best is None:
+            lines.append([g])
+            spans.append([g.y, g.bottom])
+        else:
+            lines[best].append(g)
+    ordered = sorted(zip(spans, lines), key=lambda s: s[0][0])
+    return [sorted(line, key=lambda g: g.x) for _, line in ordered]
+
+
+def line_height(line: list[Glyph]) -> float:
+    """Typical digit height of a line: the median height of its taller glyphs."""
+    heights = np.array([g.h for g in line], float)
+    tall = heights[heights >= 0.6 * heights.max()]
+    return float(np.median(tall))
+
+
+def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
+    """Merge pieces of one digit: glyphs that overlap horizontally by more than half the narrower
+    one, or a small piece close to a neighbour, as long as the result stays one digit high."""
+    merged: list[Glyph] = []
+    for g in sorted(line, key=lambda g: g.x):
+        if merged:
+            prev = merged[-1]
+            overlap = min(prev.right, g.right) - max(prev.x, g.x)
+            combined_h = max(prev.bottom, g.bottom) - min(prev.y, g.y)
+            if overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height:
+                merged[-1] = union([prev, g])
+                continue
+        merged.append(g)
+    return merged
+
+
+def is_separator(g: Glyph, height: float) -> bool:
+    """Dots, commas, dashes and the like: much shorter than the digits of their line."""
+    return g.h < SEPARATOR_HEIGHT * height
+
+
+def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
+    """The top-to-bottom path near ``column`` that crosses the least ink (one x per row)."""
+    h, w = mask.shape
+    lo, hi = max(0, column - band), min(w - 1, column + band)
+    cost = mask[:, lo: hi + 1].astype(np.float32) * 10.0
+    cost += (np.abs(np.arange(lo, hi + 1) - column) / max(1, band))[None, :] * 0.5
+    total = cost.copy()
+    step = np.zeros(cost.shape, np.int8)
+    for y in range(1, h):
+        prev = total[y - 1]
+        left = np.r_[np.inf, prev[:-1]]
+        right = np.r_[prev[1:], np.inf]
+        choice = np.argmin(np.vstack([left, prev, right]), axis=0)
+        total[y] += np.choose(choice, [left, prev, right])
+        step[y] = choice - 1
+    x = int(np.argmin(total[-1]))
+    path = np.empty(h, np.int32)
+    for y in range(h - 1, -1, -1):
+        path[y] = x + lo
+        x += step[y]
+    return path
+
+
+def _cut_positions(mask: np.ndarray, height: float) -> list[int]:
+    """Candidate cut columns: valleys of the column ink profile, and a regular comb between them."""
+    w = mask.shape[1]
+    profile = cv2.blur(mask.sum(axis=0).astype(np.float32)[None, :], (3, 1))[0]
+    margin = max(2, int(MIN_PIECE * height))
+    valleys = [x for x in range(margin, w - margin)
+               if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
+    step = max(2, int(0.12 * height))
+    comb = list(range(margin, w - margin, step))
+    return sorted(set(valleys) | set(comb))
+
+
+def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
+                max_digits: int = 8) -> tuple[list[Glyph], list[np.ndarray]]:
+    """Split a glyph into the digits the classifier is surest of (possibly just itself, whose
+    probabilities are ``whole``); returns the pieces and their probabilities."""
+    mask = glyph.ink > 0
+    h, w = mask.shape
+    band = max(2, int(0.15 * height))
+    columns = _cut_positions(mask, height)
+    seams = [np.zeros(h, np.int32)] + [_seam(mask, c, band) for c in columns] + [np.full(h, w, np.int32)]
+    centres = [float(s.mean()) for s in seams]
+    candidates, keys = [], []
+    n = len(seams)
+    for i in range(n):
+        for j in range(i + 1, n):
+            width = centres[j] - centres[i]
+            whole = i == 0 and j == n - 1
+            if not whole and not (MIN_PIECE * height <= width <= MAX_PIECE * height):
+                continue
+            xs = np.arange(w)[None, :]
+            piece = mask & (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
+            if piece.sum() < 0.02 * height * height:
+                continue
+            keys.append((i, j))
+            candidates.append(piece)
+    if not candidates:
+        return [glyph], [whole]
+    probs = score(np.stack([normalize_digit(p.astype(np.float32)) for p in candidates])[..., None])
+    digit_p = probs[:, :10].max(axis=1)
+    log_p = np.log(np.clip(digit_p, 1e-6, 1.0))
+    value = {k: float(v) for k, v in zip(keys, log_p)}
+    # Best path from seam 0 to seam n-1 through allowed pieces.
+    best = [-np.inf] * n
+    back: list[int | None] = [None] * n
+    best[0] = 0.0
+    for j in range(1, n):
+        for i in range(j):
+            if (i, j) in value and best[i] > -np.inf and best[i] + value[(i, j)] > best[j]:
+                best[j], back[j] = best[i] + value[(i, j)], i
+    if best[-1] == -np.inf:
+        return [glyph], [whole]
+    path, j = [], n - 1
+    while j:
+        path.append((back[j], j))
+        j = back[j]
+    path.reverse()
+    if len(path) == 1 or len(path) > max_digits:
+        return [glyph], [whole]
+    index = {k: i for i, k in enumerate(keys)}
+    pieces, piece_probs = [], []
+    for key in path:
+        piece = _glyph_from_mask(candidates[index[key]], glyph.x, glyph.y)
+        if piece is not None:
+            pieces.append(piece)
+            piece_probs.append(probs[index[key]])
+    return pieces, piece_probs
+
+
+def segment_line(line: list[Glyph], score: Score, height: float | None = None) -> tuple[list[Glyph], np.ndarray]:
+    """The digit glyphs of one line, left to right, and their class probabilities: broken strokes
+    merged, separators dropped, touching digits split."""
+    if not line:
+        return [], np.zeros((0, 11), np.float32)
+    height = height or line_height(line)
+    glyphs = [g for g in merge_broken(line, height) if not is_separator(g, height)]
+    if not glyphs:
+        return [], np.zeros((0, 11), np.float32)
+    probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
+    out: list[Glyph] = []
+    out_probs: list[np.ndarray] = []
+    for g, p in zip(glyphs, probs):
+        doubtful = p[:10].max() < SURE or p[10] > 1 - SURE
+        if g.w > SPLIT_WIDTH * height or (doubtful and g.w > 0.45 * height):
+            pieces, piece_probs = split_glyph(g, height, score, p)
+            out.extend(pieces)
+            out_probs.extend(piece_probs)
+        else:
+            out.append(g)
+            out_probs.append(p)
+    return out, np.stack(out_probs)

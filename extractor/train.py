@@ -1,0 +1,187 @@
+"""Training the shipped classifier from MNIST, and writing its model card.
+
+Each epoch sees every MNIST training digit once, a quarter as it is, the rest varied the way real
+scans vary (augment.py), plus synthetic "not a digit" clutter; the next epoch's data is made in a
+separate process while the current one trains. Batch normalization is folded into the convolutions
+of the saved model, which makes it faster to run and keeps its outputs the same.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import augment, mnist
+from .model import CLASSES, DEFAULT_MODEL, NOT_A_DIGIT, batchnorm_name, build_model, quiet_tensorflow
+from .normalize import normalize_batch
+
+#: Share of "not a digit" crops added to each epoch, relative to the number of digits.
+CLUTTER_SHARE = 0.1
+PEAK_LEARNING_RATE = 2e-3
+FINAL_LEARNING_RATE = 1e-5
+
+
+def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The normalized crops and labels of one epoch, the same for the same seed and epoch."""
+    rng = np.random.default_rng([seed, epoch])
+    inks, targets = [], []
+    for image, label in zip(images, labels):
+        r = rng.random()
+        if r < augment.CLEAN:
+            inks.append(image)
+        else:
+            inks.append(augment.vary_digit(image, rng, heavy=r >= augment.CLEAN + augment.LIGHT))
+        targets.append(int(label))
+    for _ in range(int(len(images) * CLUTTER_SHARE)):
+        inks.append(augment.clutter(rng, images))
+        targets.append(NOT_A_DIGIT)
+    order = rng.permutation(len(inks))
+    x = normalize_batch([inks[i] for i in order])
+    y = np.asarray(targets, np.int64)[order]
+    return x, y
+
+
+def learning_rate(epoch: int, epochs: int) -> float:
+    """Cosine decay from the peak to the final rate over the run."""
+    if epochs <= 1:
+        return PEAK_LEARNING_RATE
+    t = epoch / (epochs - 1)
+    return FINAL_LEARNING_RATE + 0.5 * (PEAK_LEARNING_RATE - FINAL_LEARNING_RATE) * (1 + np.cos(np.pi * t))
+
+
+def fold_batchnorm(trained):
+    """An inference copy of ``trained`` with every batch normalization folded into the layer before
+    it and dropout removed: same outputs, fewer operations."""
+    folded = build_model(folded=True)
+    for layer in folded.layers:
+        if not layer.weights:
+            continue
+        source = trained.get_layer(layer.name)
+        try:
+            norm = trained.get_layer(batchnorm_name(layer.name))
+        except ValueError:  # no batch normalization after this layer
+            layer.set_weights(source.get_weights())
+            continue
+        gamma, beta, mean, var = norm.get_weights()
+        scale = gamma / np.sqrt(var + norm.epsilon)
+        layer.set_weights([source.get_weights()[0] * scale, beta - mean * scale])
+    return folded
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of crops whose digit (argmax over 0-9) equals the label."""
+    from .model import predict
+
+    return float((predict(model, x).digits == y).mean()) if len(y) else float("nan")
+
+
+def train(
+    data: str | None = None,
+    epochs: int = 40,
+    seed: int = 1,
+    out: str | Path = DEFAULT_MODEL,
+    limit: int | None = None,
+    batch_size: int = 128,
+    command: str = "",
+    log=print,
+) -> dict:
+    """Train the classifier, save it with its model card, and return the card."""
+    started = time.time()
+    folder = mnist.find_data_dir(data)
+    train_split = mnist.load_split(folder, "train")
+    test_split = mnist.load_split(folder, "test")
+    images, labels = train_split.images, train_split.labels
+    if limit:
+        pick = np.random.default_rng(seed).permutation(len(images))[:limit]
+        images, labels = images[pick], labels[pick]
+
+    # The epoch maker runs in its own process, started before TensorFlow so it never inherits it.
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+    future = pool.submit(make_epoch, images, labels, seed, 0)
+
+    tf = quiet_tensorflow()
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build_model()
+    optimizer = tf.keras.optimizers.Adam(PEAK_LEARNING_RATE)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    test_x = normalize_batch(list(test_split.images))
+    test_y = test_split.labels.astype(np.int64)
+    try:
+        for epoch in range(epochs):
+            tick = time.time()
+            x, y = future.result()
+            if epoch + 1 < epochs:
+                future = pool.submit(make_epoch, images, labels, seed, epoch + 1)
+            optimizer.learning_rate.assign(learning_rate(epoch, epochs))
+            history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
+            test_accuracy = accuracy(model, test_x, test_y)
+            log(
+                f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
+                f"loss {history.history['loss'][-1]:.4f}  train acc {history.history['accuracy'][-1]:.4f}  "
+                f"MNIST test acc {test_accuracy:.4f}  {time.time() - tick:.0f}s"
+            )
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+    folded = fold_batchnorm(model)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp.keras")
+    folded.save(tmp)
+    tmp.replace(out)
+    test_accuracy = accuracy(folded, test_x, test_y)
+    card = {
+        "model": out.name,
+        "task": "handwritten digit 0-9, plus class 10 'not a digit', on MNIST-normalized 28x28 crops",
+        "architecture": architecture_summary(folded),
+        "parameters": int(folded.count_params()),
+        "size_bytes": out.stat().st_size,
+        "classes": CLASSES,
+        "data": {"folder": str(folder), "sha256": mnist.data_hashes(folder),
+                 "train_images": int(len(images)), "test_images": int(len(test_y))},
+        "training": {
+            "command": command or "extractor train",
+            "seed": seed, "epochs": epochs, "batch_size": batch_size,
+            "optimizer": f"Adam, cosine decay {PEAK_LEARNING_RATE:g} -> {FINAL_LEARNING_RATE:g}",
+            "augmentation": "per epoch: 25% clean, 35% light affine, 40% heavy (affine, elastic, stroke "
+                            "thickness, resolution loss, blur, gamma, binarization, noise); "
+                            f"{CLUTTER_SHARE:.0%} synthetic not-a-digit clutter",
+            "seconds": round(time.time() - started, 1),
+            "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {platform.system()}",
+            "python": sys.version.split()[0], "tensorflow": tf.__version__,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "mnist_test_accuracy": round(test_accuracy, 6),
+        "real_digit_accuracy": {},
+    }
+    from .evaluate import REAL_DIGIT_SETS, evaluate_digit_folder
+
+    for name, path in REAL_DIGIT_SETS.items():
+        if (path / "labels.csv").is_file():
+            card["real_digit_accuracy"][name] = round(evaluate_digit_folder(folded, path).accuracy, 6)
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    log(f"saved {out} ({card['size_bytes'] / 1e6:.2f} MB, {card['parameters']:,} parameters); "
+        f"MNIST test accuracy {test_accuracy:.4%}")
+    return card
+
+
+def architecture_summary(model) -> list[str]:
+    """One line per layer with weights, for the model card."""
+    lines = []
+    for layer in model.layers:
+        if layer.weights:
+            config = layer.get_config()
+            detail = (f"{config['filters']} x {config['kernel_size']} stride {config['strides']}"
+                      if "filters" in config else f"{config['units']} units")
+            lines.append(f"{layer.__class__.__name__} {detail} {config.get('activation', '')}".strip())
+    return lines
