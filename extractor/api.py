@@ -15,16 +15,18 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, clean, layout, segment
-from .errors import ExtractorError, InputError
+from . import assemble, batch, clean, layout, segment
+from .errors import BadArgument
 from .model import load_model, probabilities
 from .normalize import normalize_gray_crop
-from .pages import DEFAULT_DPI, Input, Page, find_inputs, load_pages
-from .records import error_row, long_frame
+from .pages import DEFAULT_DPI, Page, find_inputs
+from .records import long_frame
 
 LAYOUTS = ("page", "field", "digit")
 #: A page image without a resolution in its file is taken to be scanned at this many dpi.
 ASSUMED_DPI = 300
+#: Outside boxes, strings shorter than this (inches) are printed labels and prompts, not handwriting.
+MIN_HANDWRITING = 0.12
 #: In a field crop, the digits are taken to be about this share of the crop's height at first.
 FIELD_DIGIT_SHARE = 0.6
 
@@ -65,27 +67,35 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
 
 
 def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
-    """Every digit string on a page: inside each printed box when the page has boxes, else along
-    each free line of writing."""
-    page = clean.clean_page(image, dpi=dpi or ASSUMED_DPI)
-    height = clean.estimate_digit_height(page.gray, dpi or ASSUMED_DPI)
+    """Every handwritten digit string on a page: one per printed box (a comb is one box), then the
+    free lines of writing outside the boxes, small printed text left out."""
+    dpi = dpi or ASSUMED_DPI
+    page = clean.clean_page(image, dpi=dpi)
+    height = clean.estimate_digit_height(page.gray, dpi)
     glyphs = segment.components(page.ink, height)
-    boxes = layout.find_boxes(page.rules, height)
     strings: list[assemble.DigitString] = []
-    if boxes:
-        for box in boxes:
-            inside = [g for g in glyphs if box.contains(g.x + g.w / 2, g.y + g.h / 2)]
-            digits: list[assemble.Digit] = []
-            for line in segment.group_lines(inside):
-                found, probs = segment.segment_line(line, classify)
-                digits += assemble.read_digits(found, probs)
-            if digits:
-                strings.append(assemble.string_of(box.name, digits))
-        return strings
-    for number, line in enumerate(segment.group_lines(glyphs), start=1):
-        found, probs = segment.segment_line(line, classify)
-        digits = assemble.read_digits(found, probs)
-        parts = assemble.split_at_gaps(digits, segment.line_height(line))
+    loose = []
+    boxes = layout.find_boxes(page.rules, height)
+    owner = {}
+    for g in glyphs:
+        box = next((b for b in boxes if b.contains(g.x + g.w / 2, g.y + g.h / 2)), None)
+        if box is None:
+            loose.append(g)
+        else:
+            owner.setdefault(box.name, []).append(g)
+    for box in boxes:
+        digits: list[assemble.Digit] = []
+        for line in segment.group_lines(owner.get(box.name, [])):
+            found, probs = segment.segment_line(line, classify)
+            digits += assemble.read_digits(found, probs)
+        if digits:
+            strings.append(assemble.string_of(box.name, digits))
+    for number, line in enumerate(segment.group_lines(loose), start=1):
+        line_h = segment.line_height(line)
+        if line_h < MIN_HANDWRITING * dpi:
+            continue
+        found, probs = segment.segment_line(line, classify, line_h)
+        parts = assemble.split_at_gaps(assemble.read_digits(found, probs), line_h)
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             strings.append(assemble.string_of(name, run))
@@ -126,36 +136,31 @@ def read_page(page: Page, classify, options: Options) -> list[dict]:
     return rows
 
 
-def read_input(item: Input, classify, options: Options) -> list[dict]:
-    """All rows of one input file; a file or page that fails becomes an error row, never an exception."""
-    if item.error:
-        return [error_row(item.source, item.error)]
-    try:
-        pages = load_pages(item.path, item.source, dpi=options.dpi)
-    except InputError as exc:
-        return [error_row(item.source, str(exc))]
-    rows: list[dict] = []
-    for page in pages:
-        try:
-            rows += read_page(page, classify, options)
-        except ExtractorError as exc:
-            rows.append(error_row(item.source, str(exc), page.number))
-        except (ValueError, cv2.error, MemoryError) as exc:
-            rows.append(error_row(item.source, f"could not read page: {type(exc).__name__}: {exc}", page.number))
-    return rows
-
-
 def extract(inputs, layout: str = "page", model: str | None = None, review_below: float = assemble.REVIEW_BELOW,
-            dpi: int = DEFAULT_DPI, annotate: str | None = None, classify=None) -> pd.DataFrame:
-    """Read every input (files and folders) into the long table of DESIGN.md §3."""
+            dpi: int = DEFAULT_DPI, annotate: str | None = None, workers: int = 1, classify=None,
+            progress=None, on_plan=None) -> pd.DataFrame:
+    """Read every input (files and folders) into the long table of DESIGN.md §3.
+
+    ``workers`` > 1 reads pages in that many processes; the table is the same either way.
+    ``on_plan(pages)`` is told how many pages there are to read, and ``progress(unit, rows)`` is
+    called in the parent after each page, if given.
+    """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    if layout not in LAYOUTS:
+        raise BadArgument(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     options = Options(layout=layout, review_below=review_below, dpi=dpi, annotate=annotate)
-    classify = classify or Classifier(model)
-    rows: list[dict] = []
-    for item in find_inputs(list(inputs)):
-        rows += read_input(item, classify, options)
-    return long_frame(rows)
+    items = find_inputs(list(inputs))
+    units, failed = batch.plan(items)
+    if on_plan:
+        on_plan(len(units))
+    position = {item: index for index, item in enumerate(items)}
+    rows_of: dict[int, list[dict]] = dict(failed)
+    for unit, rows in batch.run(units, options, workers, model_path=model, classify=classify):
+        rows_of.setdefault(position[unit.item], []).extend(rows)
+        if progress:
+            progress(unit, rows)
+    return long_frame([row for index in range(len(items)) for row in rows_of.get(index, [])])
 
 
 def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path, review_below: float) -> Path:

@@ -14,6 +14,8 @@ import numpy as np
 CANVAS = 84
 #: Share of training digits left as they are, lightly varied, and heavily varied.
 CLEAN, LIGHT = 0.25, 0.35
+#: Share of heavily varied digits given each kind of segmentation mark (tail, neighbour, clip).
+SEGMENTATION_MARKS = 0.12
 
 
 _IDENTITY = np.dstack(np.meshgrid(np.arange(CANVAS), np.arange(CANVAS))).astype(np.float32)
@@ -72,14 +74,117 @@ def scan_like(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(ink, 0, 1)
 
 
-def vary_digit(img28: np.ndarray, rng: np.random.Generator, heavy: bool) -> np.ndarray:
-    """One MNIST digit (uint8 28x28, white on black) with geometric and scan-like variation."""
+def _box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero(ink.max(axis=1) > 0.3)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.3)
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def _ligature(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A pen stroke leaving the digit sideways, as cursive writing joins it to its neighbour; a cut
+    between joined digits leaves part of it on the digit."""
+    top, bottom, left, right = _box(ink)
+    height = bottom - top + 1
+    side = rng.choice([-1, 1])
+    band = slice(top + height // 2, bottom + 1)  # joins leave from the lower half
+    cols = np.flatnonzero(ink[band].max(axis=0) > 0.3)
+    x = int(cols[-1] if side > 0 else cols[0])
+    ys = np.flatnonzero(ink[band, x] > 0.3)
+    y = int(top + height // 2 + ys[len(ys) // 2])
+    length = rng.uniform(0.15, 0.4) * height
+    end = (x + side * length, y + rng.uniform(-0.2, 0.15) * height)
+    mid = ((x + end[0]) / 2, max(y, end[1]) + rng.uniform(0, 0.1) * height)
+    t = np.linspace(0, 1, 12)[:, None]
+    curve = (1 - t) ** 2 * np.array([x, y]) + 2 * t * (1 - t) * np.array(mid) + t ** 2 * np.array(end)
+    out = ink.copy()
+    cv2.polylines(out, [np.round(curve * 4).astype(np.int32)], False, 1.0, int(rng.integers(3, 6)), cv2.LINE_AA, shift=2)
+    return out
+
+
+def _neighbour_slice(ink: np.ndarray, other: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A thin slice of a neighbouring digit touching the digit's side, as a cut a little off leaves."""
+    top, bottom, left, right = _box(ink)
+    o_top, o_bottom, o_left, o_right = _box(other)
+    width = max(2, int((o_right - o_left + 1) * rng.uniform(0.08, 0.25)))
+    out = ink.copy()
+    if rng.random() < 0.5:  # the right neighbour's left edge
+        piece = other[:, o_left: o_left + width]
+        x = right + 1 - int(rng.integers(0, 3))
+    else:  # the left neighbour's right edge
+        piece = other[:, o_right + 1 - width: o_right + 1]
+        x = left - width + int(rng.integers(0, 3))
+    x = min(max(x, 0), CANVAS - width)
+    np.maximum(out[:, x: x + width], piece[:, : out[:, x: x + width].shape[1]], out=out[:, x: x + width])
+    return out
+
+
+def _clip_side(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The digit with a sliver of one side cut off, as a cut a little inside leaves it."""
+    top, bottom, left, right = _box(ink)
+    sliver = int((right - left + 1) * rng.uniform(0.03, 0.12))
+    out = ink.copy()
+    if rng.random() < 0.5:
+        out[:, right + 1 - sliver:] = 0
+    else:
+        out[:, : left + sliver] = 0
+    return out
+
+
+def _flagged_one(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 1 as written in much of Europe and Latin America: a long lead-in stroke from the top."""
+    top, bottom, left, right = _box(ink)
+    height = bottom - top + 1
+    x = int(np.flatnonzero(ink[top] > 0.3).mean())
+    run = rng.uniform(0.18, 0.38) * height  # short and steep, unlike the long level bar of a 7
+    end = (x - run, top + run * rng.uniform(0.7, 1.3))
+    out = ink.copy()
+    cv2.line(out, (x * 4, top * 4), (int(end[0] * 4), int(end[1] * 4)), 1.0, int(rng.integers(3, 6)), cv2.LINE_AA, shift=2)
+    return out
+
+
+def _crossed_seven(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 7 with a bar across its stem, as written in much of Europe and Latin America."""
+    top, bottom, left, right = _box(ink)
+    height = bottom - top + 1
+    y = int(top + height * rng.uniform(0.45, 0.6))
+    cols = np.flatnonzero(ink[y] > 0.3)
+    if cols.size == 0:
+        return ink
+    x = cols.mean()
+    half = rng.uniform(0.15, 0.3) * height
+    out = ink.copy()
+    tilt = rng.uniform(-0.08, 0.08) * height
+    cv2.line(out, (int((x - half) * 4), int((y + tilt) * 4)), (int((x + half) * 4), int((y - tilt) * 4)), 1.0,
+             int(rng.integers(3, 6)), cv2.LINE_AA, shift=2)
+    return out
+
+
+#: Writing styles MNIST has few of, given to this share of the digits they apply to.
+STYLE_SHARE = 0.3
+_STYLES = {1: _flagged_one, 7: _crossed_seven}
+
+
+def vary_digit(img28: np.ndarray, rng: np.random.Generator, heavy: bool, neighbour: np.ndarray | None = None,
+               label: int | None = None) -> np.ndarray:
+    """One MNIST digit (uint8 28x28, white on black) with geometric and scan-like variation, and,
+    when heavy, the marks that segmenting joined writing leaves: a ligature tail, a slice of the
+    neighbour (``neighbour``, another MNIST digit), or a clipped side. Given its ``label``, a 1
+    or a 7 may be written in the styles MNIST lacks (a flagged 1, a crossed 7)."""
     ink = _place(img28)
+    if label in _STYLES and rng.random() < STYLE_SHARE:
+        ink = _STYLES[label](ink, rng)
     if not heavy:
         return _affine(ink, rng, rotate=8, shear=0.15, aspect=(-0.15, 0.15))
     ink = _affine(ink, rng, rotate=15, shear=0.35, aspect=(-0.35, 0.5))
     if rng.random() < 0.5:
         ink = _elastic(ink, rng, amount=rng.uniform(2, 6))
+    mark = rng.random()
+    if mark < SEGMENTATION_MARKS:
+        ink = _ligature(ink, rng)
+    elif mark < 2 * SEGMENTATION_MARKS and neighbour is not None:
+        ink = _neighbour_slice(ink, _place(neighbour), rng)
+    elif mark < 3 * SEGMENTATION_MARKS:
+        ink = _clip_side(ink, rng)
     varied = scan_like(ink, rng)
     # A thin digit can be eroded away, or noise can swamp it: keep the geometric variation only.
     if varied.max() < 0.5 or (varied > 0.5).mean() > 4 * max((ink > 0.5).mean(), 1e-3):

@@ -94,7 +94,8 @@ def binarize(gray: np.ndarray, digit_height: float) -> np.ndarray:
     share of the darkest ink's contrast keeps the light lines of cheque backgrounds out while a
     faint pencil page still finds its ink; the floor keeps blank paper blank.
     """
-    contrast = paper_level(gray, digit_height) - gray.astype(np.float32)
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0.7).astype(np.float32)  # scanner grain averages out
+    contrast = paper_level(gray, digit_height) - smooth
     strong = contrast[contrast > MIN_CONTRAST]
     ink_contrast = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
     ink = contrast > max(MIN_CONTRAST, INK_SHARE * ink_contrast)

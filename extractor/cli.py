@@ -48,5 +48,97 @@ def train(ctx, data, epochs, seed, limit, out):
         _fail(exc, ctx.obj["debug"])
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option("--layout", type=click.Choice(["page", "field", "digit"]), default="page", show_default=True,
+              help="page: every digit string on each page; field: each image is one field; digit: each image is one digit.")
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the table as XLSX (text cells).")
+@click.option("--annotate", type=click.Path(file_okay=False), help="Folder for page images with boxes, digits and confidences drawn.")
+@click.option("--dpi", default=300, show_default=True, type=click.IntRange(50, 1200), help="Resolution for rendering PDF pages.")
+@click.option("--review-below", default=0.8, show_default=True, type=click.FloatRange(0, 1),
+              help="Confidence under which a value is flagged needs_review.")
+@click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Processes reading pages (default: all cores).")
+@click.pass_context
+def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, workers):
+    """Read handwritten digits from images and PDFs (files or folders, recursively) into a CSV."""
+    import os
+    import time
+
+    from . import api
+    from .records import write_csv, write_xlsx
+
+    started = time.time()
+    workers = workers or os.cpu_count() or 1
+    bar = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=1, label="pages", file=sys.stderr, show_eta=True, show_pos=True)
+
+    def progress(unit, rows):
+        if bar is not None:
+            bar.update(1, current_item=unit.item.source)
+
+    try:
+        frame = api.extract(list(inputs), layout=layout, model=model, review_below=review_below,
+                            dpi=dpi, annotate=annotate, workers=workers,
+                            progress=progress, on_plan=(lambda n: setattr(bar, "length", n)) if bar else None)
+        if bar is not None:
+            bar.render_finish()
+        write_csv(frame, output)
+        if xlsx:
+            write_xlsx(frame, xlsx)
+    except ExtractorError as exc:
+        _fail(exc, ctx.obj["debug"])
+    failed = frame[frame["error"] != ""]
+    read = frame[(frame["error"] == "") & (frame["text"] != "")]
+    click.echo(f"{frame['source'].nunique()} files, {len(frame[frame['error'] == ''].groupby(['source', 'page']))} pages, "
+               f"{len(read)} strings, {int(read['needs_review'].sum())} need review, "
+               f"{failed['source'].nunique()} errors, {time.time() - started:.1f}s -> {output}", err=True)
+    for _, row in failed.iterrows():
+        click.echo(f"  {row['source']}: {row['error']}", err=True)
+    sys.exit(1 if len(failed) else 0)
+
+
+@main.command()
+@click.option("--digits", "digits_dir", type=click.Path(file_okay=False, exists=True),
+              help="Folder of single-digit images with labels.csv (file,label).")
+@click.option("--strings", "strings_dir", type=click.Path(file_okay=False, exists=True),
+              help="Folder of field images with labels.csv (file,digits).")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder with the MNIST files.")
+@click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
+@click.option("--worst", type=click.Path(dir_okay=False), help="PNG to draw the worst mistakes into.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def evaluate(ctx, digits_dir, strings_dir, data, model, worst, as_json):
+    """Accuracy of the model: on the MNIST test set, or on a labelled folder of digits or fields."""
+    from . import evaluate as ev
+    from .model import load_model
+
+    try:
+        if strings_dir:
+            result = ev.evaluate_string_folder(strings_dir, model=model)
+            if as_json:
+                click.echo(json.dumps(result, indent=2))
+            else:
+                click.echo(f"{result['set']}: {result['exact']:.2%} of {result['n']} strings exact, "
+                           f"{result['digit_accuracy']:.2%} of digits")
+            return
+        loaded = load_model(model)
+        score = ev.evaluate_digit_folder(loaded, Path(digits_dir)) if digits_dir else ev.evaluate_mnist(loaded, data)
+    except ExtractorError as exc:
+        _fail(exc, ctx.obj["debug"])
+    if worst:
+        ev.worst_image(score, Path(worst))
+    if as_json:
+        click.echo(json.dumps(score.as_dict(), indent=2))
+        return
+    click.echo(f"{score.name}: {score.accuracy:.2%} of {score.n} digits")
+    click.echo("confusion (rows: label, columns: read)")
+    click.echo("     " + " ".join(f"{d:>5}" for d in range(10)))
+    for label, row in enumerate(score.confusion):
+        click.echo(f"{label:>4} " + " ".join(f"{v:>5}" for v in row))
+
+
 if __name__ == "__main__":
     main()

@@ -102,3 +102,24 @@ def worst_image(score: DigitScore, path: Path, columns: int = 10) -> None:
         tiles.append(np.full((44, 56), 255, np.uint8))
     rows = [np.hstack(tiles[i: i + columns]) for i in range(0, len(tiles), columns)]
     cv2.imwrite(str(path), np.vstack(rows))
+
+
+def evaluate_string_folder(folder, model: str | None = None, classify=None) -> dict:
+    """Exact-string and per-digit accuracy on a folder of field crops with ``labels.csv``
+    (file,digits), read exactly as ``extract --layout field`` reads them."""
+    from .api import extract
+
+    table = read_labels(Path(folder), "digits")
+    frame = extract([Path(folder) / name for name in table["file"]], layout="field", model=model, classify=classify)
+    read = dict(zip(frame["source"], frame["text"]))
+    truth = [str(d) for d in table["digits"]]
+    got = [read.get(str(Path(folder) / name), "") for name in table["file"]]
+    exact = [t == g for t, g in zip(truth, got)]
+    # Digits right: matched position by position over the aligned longest common subsequence.
+    from difflib import SequenceMatcher
+
+    right = sum(sum(b.size for b in SequenceMatcher(None, t, g).get_matching_blocks()) for t, g in zip(truth, got))
+    total = sum(len(t) for t in truth)
+    return {"set": Path(folder).name, "n": len(truth), "exact": float(np.mean(exact)) if truth else float("nan"),
+            "digit_accuracy": right / total if total else float("nan"),
+            "misses": [{"file": f, "truth": t, "read": g} for f, t, g, ok in zip(table["file"], truth, got, exact) if not ok]}

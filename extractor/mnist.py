@@ -93,17 +93,17 @@ def _has_all(folder: Path) -> bool:
 def find_data_dir(data: str | os.PathLike | None = None, download: bool = True) -> Path:
     """The folder holding the four MNIST files, by ``data``, ``$EXTRACTOR_MNIST_DIR``, the shared
     folder, the user cache, and finally a checked download into the user cache."""
-    candidates = []
     if data:
-        candidates.append(Path(data))
+        if _has_all(Path(data)):
+            return Path(data)
+        raise DataError(f"{data}: does not hold the four MNIST files ({', '.join(FILES.values())})")
+    candidates = []
     if os.environ.get("EXTRACTOR_MNIST_DIR"):
         candidates.append(Path(os.environ["EXTRACTOR_MNIST_DIR"]))
     candidates += [DEFAULT_DIR, CACHE_DIR]
     for folder in candidates:
         if _has_all(folder):
             return folder
-    if data:
-        raise DataError(f"{data}: does not hold the four MNIST files ({', '.join(FILES.values())})")
     if not download:
         raise DataError("MNIST not found: give --data DIR or set EXTRACTOR_MNIST_DIR")
     return download_mnist(CACHE_DIR)

@@ -83,6 +83,8 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     ys, xs = np.indices(fitted.shape, dtype=np.float32)
     cy = float((ys * fitted).sum() / mass)
     cx = float((xs * fitted).sum() / mass)
+    # The centre of mass goes to the centre of the grid, (13.5, 13.5) in pixel indices (MNIST's
+    # own files sit half a pixel lower and to the right; the model learned this convention).
     top = int(round((SIZE - 1) / 2 - cy))
     left = int(round((SIZE - 1) / 2 - cx))
     top = min(max(top, 0), SIZE - new_h)

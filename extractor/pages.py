@@ -130,11 +130,13 @@ def _check_size(width: int, height: int, what: str) -> None:
         raise InputError(f"{what} is {width}x{height} pixels, too small to hold a digit")
 
 
-def _load_image(path: Path, source: str) -> list[Page]:
+def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
     try:
         with Image.open(path) as image:
             pages = []
             for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+                if only is not None and number != only:
+                    continue
                 _check_size(frame.width, frame.height, "image" if number == 1 else f"frame {number}")
                 dpi = frame.info.get("dpi", (None,))[0]
                 frame.load()
@@ -202,10 +204,7 @@ def is_pdf(path: Path) -> bool:
         return False
 
 
-def load_pages(path: Path, source: str | None = None, dpi: int = DEFAULT_DPI) -> list[Page]:
-    """All pages of one input file, images by content and PDFs page by page."""
-    path = Path(path)
-    source = source or str(path)
+def _check_file(path: Path) -> None:
     if path.is_dir():
         raise InputError("is a folder, not a file")
     try:
@@ -218,6 +217,43 @@ def load_pages(path: Path, source: str | None = None, dpi: int = DEFAULT_DPI) ->
         raise InputError("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise InputError("cannot read file: permission denied")
+
+
+def count_pages(path: Path) -> int:
+    """How many pages an input has (PDF pages, TIFF frames, 1 for other images), checking that it
+    can be opened; the pages themselves are loaded later, one at a time."""
+    path = Path(path)
+    _check_file(path)
+    if is_pdf(path):
+        return pdf_page_count(path)
+    try:
+        with Image.open(path) as image:
+            return max(1, int(getattr(image, "n_frames", 1)))
+    except UnidentifiedImageError:
+        raise InputError("not an image that can be read (unknown format or corrupt header)") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"image too large: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"corrupt or truncated image: {exc}") from None
+
+
+def load_page(path: Path, source: str, number: int, dpi: int = DEFAULT_DPI) -> Page:
+    """Page ``number`` (from 1) of an input."""
+    path = Path(path)
+    _check_file(path)
+    if is_pdf(path):
+        return load_pdf_page(path, source, number, dpi)
+    pages = _load_image(path, source, only=number)
+    if not pages:
+        raise InputError(f"page {number} not found")
+    return pages[0]
+
+
+def load_pages(path: Path, source: str | None = None, dpi: int = DEFAULT_DPI) -> list[Page]:
+    """All pages of one input file, images by content and PDFs page by page."""
+    path = Path(path)
+    source = source or str(path)
+    _check_file(path)
     if is_pdf(path):
         return [load_pdf_page(path, source, n, dpi) for n in range(1, pdf_page_count(path) + 1)]
     return _load_image(path, source)

@@ -37,7 +37,8 @@ def error_row(source: str, error: str, page: int = 0) -> dict:
 def _atomic(path: Path, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # The temporary file keeps the real suffix (writers choose the format by it) and a dot prefix.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.part.", suffix=path.suffix)
     os.close(fd)
     try:
         write(tmp)

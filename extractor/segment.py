@@ -25,8 +25,21 @@ SPLIT_WIDTH = 0.8
 MIN_PIECE = 0.1
 #: Pieces wider than this share of the line height are not one digit.
 MAX_PIECE = 1.25
-#: Shorter than this share of the line height: a separator (dot, comma, dash), not a digit.
+#: Shorter than this share of the line height: a separator (dot, comma, dash), not a digit; and
+#: shorter than this and only in the lower or upper half of the line: a comma or an apostrophe.
 SEPARATOR_HEIGHT = 0.42
+SEPARATOR_SHORT = 0.7
+#: Separators are narrower than this share of the line height, except dashes: flat strokes
+#: lower than this share.
+SEPARATOR_WIDTH = 0.5
+DASH_HEIGHT = 0.3
+#: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
+#: probabilities beats the unsplit glyph's by this factor per cut.
+CUT_COST = 1.0
+#: A piece wider than this share of the line height is unlikely to be one digit: its log score
+#: loses WIDE_COST for every line height of extra width.
+WIDE = 1.1
+WIDE_COST = 4.0
 #: A digit whose classifier confidence is below this, or whose "not a digit" probability is
 #: above it, is tried for splitting even when it is not wide.
 SURE = 0.9
@@ -133,9 +146,24 @@ def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
     return merged
 
 
-def is_separator(g: Glyph, height: float) -> bool:
-    """Dots, commas, dashes and the like: much shorter than the digits of their line."""
-    return g.h < SEPARATOR_HEIGHT * height
+def line_top(line: list[Glyph], height: float) -> float:
+    """Where the digits of a line start: the median top of its taller glyphs."""
+    return float(np.median([g.y for g in line if g.h >= 0.6 * height] or [min(g.y for g in line)]))
+
+
+def is_separator(g: Glyph, height: float, top: float) -> bool:
+    """Dots, commas, apostrophes and dashes: narrow marks much shorter than the digits of their
+    line, or short and only in its lower or upper half; flat strokes. Small digits written lower
+    (the "000" of "20.000") are wide, and stay."""
+    if g.h < DASH_HEIGHT * height and g.w > 1.5 * g.h:
+        return True
+    if g.w >= SEPARATOR_WIDTH * height:
+        return False
+    if g.h < SEPARATOR_HEIGHT * height:
+        return True
+    low = g.y > top + 0.45 * height        # starts below the middle of the line: a comma
+    high = g.bottom < top + 0.55 * height  # ends above the middle: an apostrophe or accent
+    return g.h < SEPARATOR_SHORT * height and (low or high)
 
 
 def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
@@ -157,7 +185,7 @@ def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
     path = np.empty(h, np.int32)
     for y in range(h - 1, -1, -1):
         path[y] = x + lo
-        x += step[y]
+        x += int(step[y, x])
     return path
 
 
@@ -188,8 +216,8 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     for i in range(n):
         for j in range(i + 1, n):
             width = centres[j] - centres[i]
-            whole = i == 0 and j == n - 1
-            if not whole and not (MIN_PIECE * height <= width <= MAX_PIECE * height):
+            entire = i == 0 and j == n - 1
+            if not entire and not (MIN_PIECE * height <= width <= MAX_PIECE * height):
                 continue
             xs = np.arange(w)[None, :]
             piece = mask & (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
@@ -201,8 +229,9 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
         return [glyph], [whole]
     probs = score(np.stack([normalize_digit(p.astype(np.float32)) for p in candidates])[..., None])
     digit_p = probs[:, :10].max(axis=1)
-    log_p = np.log(np.clip(digit_p, 1e-6, 1.0))
-    value = {k: float(v) for k, v in zip(keys, log_p)}
+    widths = np.array([centres[j] - centres[i] for i, j in keys]) / height
+    log_p = np.log(np.clip(digit_p, 1e-6, 1.0)) - CUT_COST - WIDE_COST * np.maximum(0.0, widths - WIDE)
+    value = {k: float(v) for k, v in zip(keys, log_p)}  # CUT_COST per piece: one per cut, plus a constant
     # Best path from seam 0 to seam n-1 through allowed pieces.
     best = [-np.inf] * n
     back: list[int | None] = [None] * n
@@ -236,7 +265,8 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
     if not line:
         return [], np.zeros((0, 11), np.float32)
     height = height or line_height(line)
-    glyphs = [g for g in merge_broken(line, height) if not is_separator(g, height)]
+    top = line_top(line, height)
+    glyphs = [g for g in merge_broken(line, height) if not is_separator(g, height, top)]
     if not glyphs:
         return [], np.zeros((0, 11), np.float32)
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])

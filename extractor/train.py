@@ -38,7 +38,9 @@ def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int) ->
         if r < augment.CLEAN:
             inks.append(image)
         else:
-            inks.append(augment.vary_digit(image, rng, heavy=r >= augment.CLEAN + augment.LIGHT))
+            neighbour = images[rng.integers(len(images))]
+            inks.append(augment.vary_digit(image, rng, heavy=r >= augment.CLEAN + augment.LIGHT,
+                                           neighbour=neighbour, label=int(label)))
         targets.append(int(label))
     for _ in range(int(len(images) * CLUTTER_SHARE)):
         inks.append(augment.clutter(rng, images))

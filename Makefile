@@ -1,0 +1,53 @@
+# extractor: `make run` and `make test` set up what is missing, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: run test bench install system-deps model clean
+
+# Debian packages: python3-venv (to make .venv) and poppler-utils (pdftoppm, for PDFs).
+# Installed with apt-get when running as root; otherwise the missing package is named.
+system-deps:
+	@missing=""; \
+	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "extractor needs the Debian packages:$$missing (sudo apt-get install$$missing)"; \
+	    case "$$missing" in *python3-venv*) exit 1;; esac; \
+	  fi; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the shipped samples: results.csv, then a check against samples/expected.csv.
+run: install
+	$(BIN)/extractor extract samples/forms samples/cheques -o results.csv --annotate build/annotated; \
+	status=$$?; [ $$status -le 1 ] || exit $$status
+	$(BIN)/python bench/compare.py results.csv samples/expected.csv
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# Accuracy on every dev set and generated pages, throughput, and Tesseract beside it: bench/results.md.
+bench: install
+	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && $(APT) install -y -qq tesseract-ocr >/dev/null; } || echo "tesseract not installed: its column will be empty"
+	$(BIN)/python bench/run.py
+
+# Retrain the shipped model (about an hour on 2 cores).
+model: install
+	$(BIN)/extractor train --epochs 40 --seed 1
+
+clean:
+	rm -rf build results.csv results.xlsx .pytest_cache

@@ -1,0 +1,59 @@
+import cv2
+import numpy as np
+
+from extractor import clean, generate
+
+
+def written(text, rng, height=50, gap=20):
+    page = np.full((200, 80 + len(text) * 60), 255, np.uint8)
+    generate.write_string(page, text, 40, 130, height, generate.stroke_digit_source(), rng, touching=0)
+    return page
+
+
+def test_textured_background_drops_out_and_strokes_stay(rng):
+    page = written("3507", rng)
+    ys, xs = np.indices(page.shape)
+    texture = (np.sin(xs / 3.0 + np.sin(ys / 9.0) * 4) > 0.7) * 45  # light guilloche lines
+    textured = np.clip(page.astype(int) - texture - 20, 0, 255).astype(np.uint8)
+    ink = clean.binarize(textured, 50)
+    truth = page < 128
+    assert (ink & truth).sum() / truth.sum() > 0.9          # strokes kept
+    assert (ink & ~truth).sum() < 0.1 * truth.sum()          # texture not taken for ink
+
+
+def test_uneven_light_and_faint_pencil(rng):
+    page = written("1948", rng)
+    light = np.linspace(0.55, 1.0, page.shape[1])[None, :]
+    faint = (255 - (255 - page.astype(float)) * 0.35) * light  # pencil, under a shadow
+    ink = clean.binarize(faint.astype(np.uint8), 50)
+    truth = page < 128
+    assert (ink & truth).sum() / truth.sum() > 0.85
+    assert (ink & ~truth).sum() < 0.1 * truth.sum()
+
+
+def test_blank_paper_stays_blank(rng):
+    noise = np.clip(235 + rng.normal(0, 6, (300, 300)), 0, 255).astype(np.uint8)
+    assert clean.binarize(noise, 50).sum() == 0
+
+
+def test_skew_is_measured_and_corrected(rng):
+    page = np.full((1200, 1000), 255, np.uint8)
+    for row in range(8):
+        generate.write_string(page, "123456789012", 60, 150 + row * 130, 50, generate.stroke_digit_source(), rng, touching=0)
+    for angle in (-4.0, 2.5):
+        tilted = clean.rotate(page, angle)
+        found = clean.estimate_skew(clean.binarize(tilted, 50))
+        assert abs(found + angle) <= 0.5
+
+
+def test_rules_come_out_and_digits_crossing_them_stay_whole(rng):
+    page = written("74", rng, height=60)
+    cv2.line(page, (0, 110), (page.shape[1], 110), 0, 3)   # a ruled line through the digits
+    cv2.rectangle(page, (10, 40), (page.shape[1] - 10, 160), 0, 3)  # a box around them
+    ink = clean.binarize(page, 60)
+    rules = clean.find_rules(ink, 60)
+    kept = clean.remove_rules(ink, rules, 60)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(kept.astype(np.uint8))
+    big = [s for s in stats[1:] if s[3] > 30]
+    assert len(big) == 2  # the 7 and the 4, each still one piece, no rule left
+    assert all(s[3] < 90 for s in big)

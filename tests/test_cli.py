@@ -1,0 +1,85 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from extractor.records import LONG_COLUMNS, read_csv
+
+from conftest import ROOT
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "extractor.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory, mnist_test):
+    """MNIST test digits saved as scan-like crops: dark ink on light paper, various sizes and formats."""
+    folder = tmp_path_factory.mktemp("digits")
+    rng = np.random.default_rng(7)
+    for i in range(200):
+        ink = mnist_test.images[i].astype(np.float32)
+        size = int(rng.integers(28, 120))
+        crop = 235 - Image.fromarray(ink).resize((size, size), Image.BILINEAR).__array__() * 0.8
+        suffix = [".png", ".jpg", ".bmp"][i % 3]
+        Image.fromarray(crop.clip(0, 255).astype(np.uint8)).save(folder / f"d{i:03d}{suffix}")
+    return folder
+
+
+def test_digit_layout_reads_digit_crops_into_the_long_csv(digit_folder, mnist_test, tmp_path):
+    out = tmp_path / "out.csv"
+    run = run_cli("extract", digit_folder, "--layout", "digit", "-o", out)
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = read_csv(out)
+    assert list(table.columns) == LONG_COLUMNS
+    assert len(table) == 200 and (table["error"] == "").all()
+    truth = {f"d{i:03d}{['.png', '.jpg', '.bmp'][i % 3]}": str(mnist_test.labels[i]) for i in range(200)}
+    right = np.mean([truth[s] == t for s, t in zip(table["source"], table["text"])])
+    assert right >= 0.97
+    assert table["confidence"].between(0, 1).all()
+    assert "200 files" in run.stderr
+
+
+def test_bad_inputs_each_get_an_error_row_and_the_batch_goes_on(digit_folder, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ["d000.png", "d001.jpg"]:
+        (folder / name).write_bytes((digit_folder / name).read_bytes())
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.png").write_text("this is text, not an image\n")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    (folder / "cut.jpg").write_bytes((digit_folder / "d001.jpg").read_bytes()[:40])
+    Image.new("L", (1, 1)).save(folder / "dot.png")
+    (folder / "dir.png").mkdir()
+    (folder / "bad\udcffname.png").write_bytes(b"\x00\x01")
+    out = tmp_path / "out.csv"
+    run = run_cli("extract", folder, "--layout", "digit", "-o", out, "--xlsx", tmp_path / "out.xlsx")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    table = read_csv(out)
+    assert len(table) == 8
+    errors = table[table["error"] != ""]
+    assert len(errors) == 6
+    assert all("\n" not in e for e in errors["error"])
+    xlsx = pd.read_excel(tmp_path / "out.xlsx", dtype=str)
+    assert len(xlsx) == 8
+
+
+def test_leading_zeros_survive_csv_and_xlsx(tmp_path):
+    from extractor.records import long_frame, write_csv, write_xlsx
+
+    frame = long_frame([{"source": "a.png", "page": 1, "field": "box_1", "text": "007", "confidence": 0.9,
+                         "needs_review": False, "x": 1, "y": 2, "width": 3, "height": 4, "error": ""}])
+    write_csv(frame, tmp_path / "t.csv")
+    write_xlsx(frame, tmp_path / "t.xlsx")
+    assert read_csv(tmp_path / "t.csv")["text"][0] == "007"
+    assert pd.read_excel(tmp_path / "t.xlsx", dtype=str)["text"][0] == "007"
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    run = run_cli("extract", tmp_path, "--layout", "diagonal", "-o", tmp_path / "x.csv")
+    assert run.returncode == 2

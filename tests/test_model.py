@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from extractor import model as model_module
+from extractor.normalize import normalize_batch
+from extractor.train import fold_batchnorm, make_epoch
+
+from conftest import MNIST_DIR, ROOT
+
+
+def test_shipped_model_matches_its_card(mnist_test, classifier):
+    card = model_module.read_card()
+    assert card["parameters"] == classifier.model.count_params()
+    assert model_module.DEFAULT_MODEL.stat().st_size <= 5_000_000
+    probs = classifier(normalize_batch(list(mnist_test.images)))
+    accuracy = float((probs[:, :10].argmax(axis=1) == mnist_test.labels).mean())
+    assert abs(accuracy - card["mnist_test_accuracy"]) < 5e-4
+    assert accuracy >= 0.99
+
+
+def test_not_a_digit_class_rejects_clutter(classifier, mnist_test):
+    from extractor import augment
+
+    rng = np.random.default_rng(5)
+    clutter = normalize_batch([augment.clutter(rng, mnist_test.images) for _ in range(300)])
+    probs = classifier(clutter)
+    assert (probs.argmax(axis=1) == model_module.NOT_A_DIGIT).mean() > 0.8
+    digits = classifier(normalize_batch(list(mnist_test.images[:300])))
+    assert (digits.argmax(axis=1) == model_module.NOT_A_DIGIT).mean() < 0.02
+
+
+def test_folding_batchnorm_keeps_the_outputs(mnist_test):
+    tf = model_module.quiet_tensorflow()
+    tf.keras.utils.set_random_seed(0)
+    trained = model_module.build_model()
+    trained.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = make_epoch(mnist_test.images[:256], mnist_test.labels[:256], seed=0, epoch=0)
+    trained.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    folded = fold_batchnorm(trained)
+    a = trained(x[:64], training=False).numpy()
+    b = folded(x[:64], training=False).numpy()
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_epochs_are_repeatable_and_include_clutter(mnist_test):
+    x1, y1 = make_epoch(mnist_test.images[:100], mnist_test.labels[:100], seed=3, epoch=2)
+    x2, y2 = make_epoch(mnist_test.images[:100], mnist_test.labels[:100], seed=3, epoch=2)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert (y1 == model_module.NOT_A_DIGIT).sum() == 10
+    assert x1.shape == (110, 28, 28, 1)
+
+
+def test_tiny_training_run_writes_a_model_and_card(tmp_path):
+    out = tmp_path / "tiny.keras"
+    run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", "--data", str(MNIST_DIR), "--epochs", "1",
+                          "--limit", "300", "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "epoch 1/1" in run.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["epochs"] == 1 and card["data"]["train_images"] == 300
+    assert set(card["data"]["sha256"]) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
+    assert 0 < card["mnist_test_accuracy"] <= 1
+    assert out.stat().st_size < 5_000_000

@@ -1,0 +1,84 @@
+"""End to end: pages generated at test time from MNIST test digits, the shipped samples, and the
+real NIST form page."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from extractor import api, generate
+from extractor.records import read_csv
+
+from conftest import REAL, ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from compare import compare  # noqa: E402
+from run import score_pages  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    pages = generate.mnist_pages(folder, 3, seed=5)
+    return folder, pages
+
+
+def test_generated_form_pages_are_read(generated, classifier):
+    folder, pages = generated
+    frame = api.extract([folder], layout="page", classify=classifier)
+    exact, strings, right, total = score_pages(frame, pages)
+    assert right / total >= 0.97
+    assert exact / strings >= 0.85
+    assert set(frame["source"]) == set(pages)
+
+
+def test_a_pdf_reads_like_the_png_it_was_made_from(generated, classifier, tmp_path):
+    folder, pages = generated
+    name = sorted(pages)[0]
+    image = generate.Image.open(folder / name)
+    image.save(tmp_path / "page.pdf", "PDF", resolution=300)
+    from_png = api.extract([folder / name], classify=classifier)
+    from_pdf = api.extract([tmp_path / "page.pdf"], classify=classifier, dpi=300)
+    same = np.mean([a == b for a, b in zip(sorted(from_png["text"]), sorted(from_pdf["text"]))])
+    assert len(from_pdf) == len(from_png) and same >= 0.9
+
+
+def test_workers_give_the_same_table(generated, classifier):
+    folder, _ = generated
+    one = api.extract([folder], classify=classifier, workers=1)
+    two = api.extract([folder], workers=2)
+    assert one.equals(two)
+
+
+def test_samples_are_read_as_expected(tmp_path):
+    out = tmp_path / "results.csv"
+    run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", "samples/forms", "-o", str(out),
+                          "--annotate", str(tmp_path / "annotated"), "--workers", "1"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found, total, misses = compare(out, ROOT / "samples" / "expected.csv")
+    assert found == total, misses
+    assert len(list((tmp_path / "annotated").glob("*.png"))) == 3
+
+
+def test_real_nist_form_page(classifier):
+    truth = json.loads((REAL / "nist_form" / "ground_truth.json").read_text())
+    frame = api.extract([REAL / "nist_form" / truth["image"]], classify=classifier)
+    pool = list(frame["text"])
+    found = 0
+    for text in truth["digit_fields_reading_order"]:
+        if text in pool:
+            pool.remove(text)
+            found += 1
+    assert found >= 24
+
+
+def test_a_page_with_nothing_written_still_gets_a_row(tmp_path, classifier):
+    blank = np.full((1100, 850), 255, np.uint8)
+    generate.save_page(blank, tmp_path / "blank.png")
+    frame = api.extract([tmp_path], classify=classifier)
+    assert len(frame) == 1 and frame["text"][0] == "" and frame["error"][0] == ""
+    assert bool(frame["needs_review"][0])

@@ -1,0 +1,77 @@
+import cv2
+import numpy as np
+
+from extractor import api, generate, segment
+
+
+def page_with(draw_fn, shape=(140, 420)):
+    page = np.full(shape, 255, np.uint8)
+    draw_fn(page)
+    return page
+
+
+def read_line(page, classifier):
+    return api.read_field_image(page, classifier).text
+
+
+def paste(page, ink, x, y):
+    view = page[y: y + ink.shape[0], x: x + ink.shape[1]]
+    view[...] = np.minimum(view, (255 - ink * 255).astype(np.uint8))
+
+
+def test_touching_digits_are_split_by_recognition(classifier):
+    rng = np.random.default_rng(3)
+    right = touching = 0
+    for trial in range(10):
+        text = "".join(str(d) for d in rng.integers(0, 10, 3))
+        inks = [generate.stroke_digit(int(d), rng, 60) for d in text]
+
+        def draw(page):
+            x = 30
+            for ink in inks:
+                paste(page, ink, x, 30)
+                x += ink.shape[1] - 6  # each digit overlaps the one before it
+        page = page_with(draw)
+        ink = page < 128
+        touching += cv2.connectedComponents(ink.astype(np.uint8))[0] - 1 < len(text)
+        right += read_line(page, classifier) == text
+    assert touching >= 7  # the test is about touching digits
+    assert right >= 8
+
+
+def test_broken_digit_pieces_are_merged():
+    a = segment.Glyph(10, 10, 20, 8, np.ones((8, 20), np.float32))   # the flag of a 5
+    b = segment.Glyph(8, 20, 22, 30, np.ones((30, 22), np.float32))  # its body, below
+    c = segment.Glyph(45, 12, 20, 38, np.ones((38, 20), np.float32))  # the next digit
+    merged = segment.merge_broken([a, b, c], height=40)
+    assert [(g.x, g.y, g.w, g.h) for g in merged] == [(8, 10, 22, 40), (45, 12, 20, 38)]
+
+
+def test_dots_commas_and_dashes_are_not_digits(classifier):
+    rng = np.random.default_rng(4)
+
+    def draw(page):
+        x = 20
+        for ch in "12.3,4-5":
+            if ch.isdigit():
+                ink = generate.stroke_digit(int(ch), rng, 60)
+                paste(page, ink, x, 30)
+                x += ink.shape[1] + 12
+            elif ch == ".":
+                cv2.circle(page, (x + 4, 86), 4, 0, -1)
+                x += 20
+            elif ch == ",":
+                cv2.line(page, (x + 6, 82), (x + 1, 100), 0, 4)
+                x += 20
+            else:
+                cv2.line(page, (x, 60), (x + 20, 60), 0, 4)
+                x += 30
+    page = page_with(draw, shape=(140, 520))
+    assert read_line(page, classifier) == "12345"
+
+
+def test_lines_are_grouped_top_to_bottom_and_left_to_right():
+    def glyph(x, y):
+        return segment.Glyph(x, y, 10, 30, np.ones((30, 10), np.float32))
+    lines = segment.group_lines([glyph(50, 105), glyph(10, 100), glyph(30, 10), glyph(10, 12)])
+    assert [[(g.x, g.y) for g in line] for line in lines] == [[(10, 12), (30, 10)], [(10, 100), (50, 105)]]
