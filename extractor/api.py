@@ -39,6 +39,7 @@ class Options:
     review_below: float = assemble.REVIEW_BELOW
     dpi: int = DEFAULT_DPI
     annotate: str | None = None
+    template: object = None  # a templates.Template: read its named fields instead
 
 
 class Classifier:
@@ -69,7 +70,13 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
 def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
     """Every handwritten digit string on a page: one per printed box (a comb is one box), then the
     free lines of writing outside the boxes, small printed text left out."""
-    dpi = dpi or ASSUMED_DPI
+    image, scale = clean.working_copy(image, dpi or ASSUMED_DPI)
+    strings = _read_page_strings(image, (dpi or ASSUMED_DPI) * scale, classify)
+    return [assemble.rescaled(s, 1 / scale) for s in strings]
+
+
+def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble.DigitString]:
+    """The strings of a page at its working resolution."""
     page = clean.clean_page(image, dpi=dpi)
     height = clean.estimate_digit_height(page.gray, dpi)
     glyphs = segment.components(page.ink, height)
@@ -85,17 +92,22 @@ def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[asse
             owner.setdefault(box.name, []).append(g)
     for box in boxes:
         digits: list[assemble.Digit] = []
+        glyph_count = 0
         for line in segment.group_lines(owner.get(box.name, [])):
             found, probs = segment.segment_line(line, classify)
             digits += assemble.read_digits(found, probs)
-        if digits:
+            glyph_count += len(found)
+        if assemble.looks_like_number(digits, glyph_count):
             strings.append(assemble.string_of(box.name, digits))
     for number, line in enumerate(segment.group_lines(loose), start=1):
         line_h = segment.line_height(line)
         if line_h < MIN_HANDWRITING * dpi:
             continue
         found, probs = segment.segment_line(line, classify, line_h)
-        parts = assemble.split_at_gaps(assemble.read_digits(found, probs), line_h)
+        digits = assemble.read_digits(found, probs)
+        if not assemble.looks_like_number(digits, len(found)):
+            continue
+        parts = assemble.split_at_gaps(digits, line_h)
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             strings.append(assemble.string_of(name, run))
@@ -122,8 +134,29 @@ def string_rows(page: Page, strings: list[assemble.DigitString], options: Option
              "x": s.x, "y": s.y, "width": s.w, "height": s.h, "error": ""} for s in strings]
 
 
+def template_rows(page: Page, readings, options: Options) -> list[dict]:
+    """Long rows of a template page: one per field, with why it needs review."""
+    rows = []
+    for r in readings:
+        s = r.string
+        rows.append({"source": page.source, "page": page.number, "field": s.field, "text": s.text,
+                     "confidence": round(s.confidence, 4),
+                     "needs_review": bool(r.review_reason) or assemble.needs_review(s, options.review_below),
+                     "review_reason": r.review_reason or ("" if not assemble.needs_review(s, options.review_below)
+                                                          else f"confidence {s.confidence:.2f}"),
+                     "x": s.x, "y": s.y, "width": s.w, "height": s.h, "error": ""})
+    return rows
+
+
 def read_page(page: Page, classify, options: Options) -> list[dict]:
-    """All rows of one page, by the chosen layout; annotated if asked."""
+    """All rows of one page, by the chosen layout or template; annotated if asked."""
+    if options.template is not None:
+        from .fields import read_template_page
+
+        readings = read_template_page(page.image, page.dpi or ASSUMED_DPI, options.template, classify)
+        if options.annotate:
+            annotate_page(page, [r.string for r in readings], Path(options.annotate), options.review_below)
+        return template_rows(page, readings, options)
     if options.layout == "digit":
         strings = [read_digit_image(page.image, classify)]
     elif options.layout == "field":
@@ -138,29 +171,58 @@ def read_page(page: Page, classify, options: Options) -> list[dict]:
 
 def extract(inputs, layout: str = "page", model: str | None = None, review_below: float = assemble.REVIEW_BELOW,
             dpi: int = DEFAULT_DPI, annotate: str | None = None, workers: int = 1, classify=None,
-            progress=None, on_plan=None) -> pd.DataFrame:
+            progress=None, on_plan=None, journal: str | None = None, resume: bool = False,
+            template=None, scheduler=None) -> pd.DataFrame:
     """Read every input (files and folders) into the long table of DESIGN.md §3.
 
-    ``workers`` > 1 reads pages in that many processes; the table is the same either way.
+    ``workers`` > 1 reads pages in that many processes, ``scheduler`` (a Dask scheduler address or
+    Client) on a cluster; the table is the same either way.
+    With ``template`` (a name, a YAML path or a Template), each page's named fields are read and
+    the table gets a ``review_reason`` column; ``records.wide_frame`` turns it into one row a page.
     ``on_plan(pages)`` is told how many pages there are to read, and ``progress(unit, rows)`` is
-    called in the parent after each page, if given.
+    called in the parent after each page, if given. With ``journal`` (a file path), each page's rows
+    are journaled as it finishes; ``resume`` then skips the pages the journal already holds, so an
+    interrupted run continues and ends with exactly the rows of an uninterrupted one.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     if layout not in LAYOUTS:
         raise BadArgument(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
-    options = Options(layout=layout, review_below=review_below, dpi=dpi, annotate=annotate)
+    if isinstance(template, (str, os.PathLike)):
+        from .templates import load_template
+
+        template = load_template(template)
+    options = Options(layout=layout, review_below=review_below, dpi=dpi, annotate=annotate, template=template)
     items = find_inputs(list(inputs))
     units, failed = batch.plan(items)
     if on_plan:
         on_plan(len(units))
     position = {item: index for index, item in enumerate(items)}
-    rows_of: dict[int, list[dict]] = dict(failed)
-    for unit, rows in batch.run(units, options, workers, model_path=model, classify=classify):
-        rows_of.setdefault(position[unit.item], []).extend(rows)
-        if progress:
-            progress(unit, rows)
-    return long_frame([row for index in range(len(items)) for row in rows_of.get(index, [])])
+    done = batch.Journal(journal, resume) if journal else None
+    pages_of: dict[int, dict[int, list[dict]]] = {}
+    todo = []
+    for unit in units:
+        if done is not None and batch.Journal.key(unit) in done.done:
+            pages_of.setdefault(position[unit.item], {})[unit.page] = done.done[batch.Journal.key(unit)]
+            if progress:
+                progress(unit, done.done[batch.Journal.key(unit)])
+        else:
+            todo.append(unit)
+    try:
+        for unit, rows in batch.run(todo, options, workers, model_path=model, classify=classify, scheduler=scheduler):
+            pages_of.setdefault(position[unit.item], {})[unit.page] = rows
+            if done is not None:
+                done.record(unit, rows)
+            if progress:
+                progress(unit, rows)
+    finally:
+        if done is not None:
+            done.close()
+    rows_of = dict(failed)
+    for index, pages in pages_of.items():
+        rows_of[index] = [row for page in sorted(pages) for row in pages[page]]
+    return long_frame([row for index in range(len(items)) for row in rows_of.get(index, [])],
+                      details=template is not None)
 
 
 def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path, review_below: float) -> Path:
@@ -178,7 +240,7 @@ def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path,
                         0.5 * scale, (200, 120, 0), max(1, int(scale)))
         cv2.putText(canvas, f"{s.text or '-'} {s.confidence:.2f}", (s.x, max(12, s.y - 4)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour, max(1, int(1.5 * scale)))
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", page.source).strip("_") or "page"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", page.source).strip("._") or "page"
     path = folder / f"{name}_p{page.number}.png"
     cv2.imwrite(str(path), canvas)
     return path

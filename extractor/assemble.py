@@ -15,6 +15,12 @@ REVIEW_BELOW = 0.8
 STRING_GAP = 1.5
 #: Glyphs more likely "not a digit" than this are dropped (clutter, separators, letters' parts).
 REJECT_ABOVE = 0.5
+#: On a page, a box or line is read as a number only if at most this share of its glyphs were
+#: rejected and its digits' mean confidence is at least this: printed words and letters are not.
+MAX_REJECTED = 0.3
+#: ... and only if it holds at most this many glyphs: longer runs are lines of text.
+MAX_GLYPHS = 24
+MIN_MEAN_CONFIDENCE = 0.7
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,18 @@ class DigitString:
     w: int
     h: int
     digits: tuple[Digit, ...] = ()
+
+
+def rescaled(string: DigitString, factor: float) -> DigitString:
+    """The same string with its boxes (and its digits' boxes) multiplied by ``factor``."""
+    if factor == 1.0:
+        return string
+
+    def box(x, y, w, h):
+        return int(round(x * factor)), int(round(y * factor)), int(round(w * factor)), int(round(h * factor))
+
+    digits = tuple(Digit(d.value, d.confidence, *box(d.x, d.y, d.w, d.h)) for d in string.digits)
+    return DigitString(string.field, string.text, string.confidence, *box(string.x, string.y, string.w, string.h), digits)
 
 
 def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
@@ -78,6 +96,15 @@ def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:
         else:
             strings.append([d])
     return strings
+
+
+def looks_like_number(digits: list[Digit], glyphs: int) -> bool:
+    """Whether what was read from a box or line is a number, not words: not longer than any number
+    people write, few of its glyphs rejected as "not a digit", and its digits mostly sure."""
+    if not digits or glyphs > MAX_GLYPHS:
+        return False
+    rejected = 1 - len(digits) / max(1, glyphs)
+    return rejected <= MAX_REJECTED and float(np.mean([d.confidence for d in digits])) >= MIN_MEAN_CONFIDENCE
 
 
 def needs_review(string: DigitString, review_below: float = REVIEW_BELOW) -> bool:

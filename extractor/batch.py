@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .errors import ExtractorError, InputError
+from .errors import ExtractorError, InputError, MissingDependency
 from .pages import Input, count_pages, load_page
 from .records import error_row
 
@@ -60,7 +60,11 @@ _worker: dict = {}
 
 
 def _start_worker(model_path):
+    """A worker reads one page at a time on one core: its OpenCV and TensorFlow use one thread."""
+    import cv2
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    cv2.setNumThreads(1)
     from .api import Classifier
 
     _worker["classify"] = Classifier(model_path, threads=1)
@@ -70,13 +74,44 @@ def _work(unit: Unit, options) -> list[dict]:
     return read_unit(unit, _worker["classify"], options)
 
 
-def run(units: list[Unit], options, workers: int, model_path=None, classify=None) -> Iterator[tuple[Unit, list[dict]]]:
-    """Read every unit, yielding (unit, rows) in the order of ``units``."""
+def _work_on_cluster(unit: Unit, options, model_path) -> list[dict]:
+    """The per-page function on a Dask worker: the classifier is made once per worker process."""
+    if "classify" not in _worker:
+        _start_worker(model_path)
+    return _work(unit, options)
+
+
+def run_on_cluster(units: list[Unit], options, scheduler: str, model_path=None) -> Iterator[tuple[Unit, list[dict]]]:
+    """Read every unit on a Dask cluster (``scheduler``: its address, or a Client), in order."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise MissingDependency("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        futures = client.map(_work_on_cluster, units, options=options, model_path=model_path, pure=False)
+        for unit, future in zip(units, futures):
+            try:
+                rows = future.result()
+            except Exception as exc:  # a lost worker or a failed task: this page gets an error row
+                rows = [error_row(unit.item.source, f"cluster could not read page: {type(exc).__name__}: {exc}", unit.page)]
+            yield unit, rows
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def run(units: list[Unit], options, workers: int, model_path=None, classify=None,
+        scheduler=None) -> Iterator[tuple[Unit, list[dict]]]:
+    """Read every unit, yielding (unit, rows) in the order of ``units``: in this process, in a
+    pool of ``workers`` processes, or on the Dask cluster at ``scheduler``."""
+    if scheduler is not None:
+        yield from run_on_cluster(units, options, scheduler, model_path)
+        return
     if workers <= 1 or len(units) <= 1:
         if classify is None:
-            from .api import Classifier
-
-            classify = Classifier(model_path)
+            _start_worker(model_path)
+            classify = _worker["classify"]
         for unit in units:
             yield unit, read_unit(unit, classify, options)
         return
@@ -90,3 +125,43 @@ def run(units: list[Unit], options, workers: int, model_path=None, classify=None
             except concurrent.futures.process.BrokenProcessPool:
                 rows = [error_row(unit.item.source, "worker process died reading this page (out of memory?)", unit.page)]
             yield unit, rows
+
+
+class Journal:
+    """Rows of finished pages, appended one JSON line per page and flushed as they finish, so a
+    run killed at any moment can resume where it stopped. A half-written last line is ignored."""
+
+    def __init__(self, path, resume: bool):
+        import json
+
+        self.path = path
+        self.done: dict[tuple[str, str, int], list[dict]] = {}
+        if resume and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        break  # the line being written when the run was killed
+                    self.done[(entry["path"], entry["source"], entry["page"])] = entry["rows"]
+        self._file = open(path, "a" if resume else "w", encoding="utf-8")
+
+    @staticmethod
+    def key(unit: Unit) -> tuple[str, str, int]:
+        return (os.fsdecode(unit.item.path), unit.item.source, unit.page)
+
+    def record(self, unit: Unit, rows: list[dict]) -> None:
+        import json
+
+        self._file.write(json.dumps({"path": self.key(unit)[0], "source": unit.item.source,
+                                     "page": unit.page, "rows": rows}, default=_plain) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _plain(value):
+    """numpy scalars in rows, as plain JSON numbers."""
+    return value.item() if hasattr(value, "item") else str(value)

@@ -14,14 +14,20 @@ import numpy as np
 #: Largest skew corrected, in degrees, and the step of the coarse search.
 MAX_SKEW = 6.0
 SKEW_STEP = 0.25
+#: The skew is measured on the page shrunk to this many pixels on its longer side.
+SKEW_SIZE = 700
+#: Whole pages are cleaned and segmented at this resolution (dpi) at most.
+WORK_DPI = 150
 #: Ink is at least this much darker than the local paper (grey levels), so flat paper stays clean,
 #: and at least this share of the page's typical ink contrast, so printed backgrounds drop out.
 MIN_CONTRAST = 28
 INK_SHARE = 0.45
 #: A straight horizontal run of ink this many digit heights long is a rule, not handwriting; a
 #: vertical run this long is a rule, or a box side when it is shorter but meets a horizontal rule.
-RULE_LENGTH = 3.0
+RULE_LENGTH = 2.0
 BOX_SIDE = 1.2
+#: Ink this close to a rule (pixels, as a square's side) is part of it: scanned rules are ragged.
+RULE_MARGIN = 5
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def estimate_skew(ink: np.ndarray, max_angle: float = MAX_SKEW) -> float:
     """Skew of a page in degrees (positive: counter-clockwise), from the angle that makes the rows of
     ink sharpest (largest variance of the row projection), searched coarse then fine."""
     h, w = ink.shape
-    scale = min(1.0, 1000.0 / max(h, w))
+    scale = min(1.0, SKEW_SIZE / max(h, w))
     small = cv2.resize(ink.astype(np.uint8) * 255, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     if small.sum() == 0:
         return 0.0
@@ -83,7 +89,7 @@ def paper_level(gray: np.ndarray, digit_height: float) -> np.ndarray:
     """The local paper brightness: a grey closing wider than any stroke, which wipes out the ink
     and the thin lines of a printed background alike, then smoothed."""
     size = int(max(5, digit_height / 3)) | 1
-    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     return cv2.blur(paper, (size, size)).astype(np.float32)
 
 
@@ -114,15 +120,19 @@ def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, side_run)))
     long_vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_run)))
     near_horizontal = cv2.dilate(horizontal, np.ones((5, 5), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
-    touching = np.unique(labels[(near_horizontal > 0) & (vertical > 0)])
-    sides = np.isin(labels, touching[touching > 0])
+    count, labels = cv2.connectedComponents(vertical, connectivity=8)
+    meets = np.zeros(count, bool)
+    meets[np.unique(labels[(near_horizontal > 0) & (vertical > 0)])] = True
+    meets[0] = False
+    sides = meets[labels]
     return (horizontal > 0) | sides | (long_vertical > 0)
 
 
 def remove_rules(ink: np.ndarray, rules: np.ndarray, digit_height: float) -> np.ndarray:
-    """Take the rules out of the ink, then put back the pixels where a handwritten stroke crosses a
-    rule (ink on both sides of it), so digits written over a line are not cut."""
+    """Take the rules out of the ink, with the ragged ink along their edges, then put back the
+    pixels where a handwritten stroke crosses a rule (ink on both sides of it), so digits written
+    over a line are not cut."""
+    rules = ink & cv2.dilate(rules.astype(np.uint8), np.ones((RULE_MARGIN, RULE_MARGIN), np.uint8)).astype(bool)
     without = ink & ~rules
     bridge = int(max(3, digit_height * 0.25)) | 1
     as_u8 = without.astype(np.uint8)
@@ -130,6 +140,16 @@ def remove_rules(ink: np.ndarray, rules: np.ndarray, digit_height: float) -> np.
     across_v = cv2.morphologyEx(as_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     restored = rules & ink & ((across_h | across_v).astype(bool))
     return without | restored
+
+
+def working_copy(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
+    """The page at the working resolution (at most WORK_DPI) and the scale from page to it: a
+    handwritten digit is still over 20 pixels tall there, the size MNIST fits digits into, and a
+    page has a quarter of the pixels to clean."""
+    scale = min(1.0, WORK_DPI / dpi) if dpi else 1.0
+    if scale >= 0.95:
+        return image, 1.0
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
 
 
 def estimate_digit_height(gray: np.ndarray, dpi: float | None) -> float:

@@ -60,8 +60,13 @@ def train(ctx, data, epochs, seed, limit, out):
               help="Confidence under which a value is flagged needs_review.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Processes reading pages (default: all cores).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal (OUT.csv.journal).")
+@click.option("--template", help="Read a template's named fields (built-in name such as cts2010, or a YAML file): one row per page.")
+@click.option("--details", type=click.Path(dir_okay=False), help="With --template: also write the long form, a row per field.")
+@click.option("--scheduler", help="Address of a Dask scheduler (tcp://host:8786): read the pages on that cluster.")
 @click.pass_context
-def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, workers):
+def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, workers, resume, template, details,
+            scheduler):
     """Read handwritten digits from images and PDFs (files or folders, recursively) into a CSV."""
     import os
     import time
@@ -80,14 +85,28 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
             bar.update(1, current_item=unit.item.source)
 
     try:
+        if template:
+            from .templates import load_template
+
+            template = load_template(template)
         frame = api.extract(list(inputs), layout=layout, model=model, review_below=review_below,
                             dpi=dpi, annotate=annotate, workers=workers,
-                            progress=progress, on_plan=(lambda n: setattr(bar, "length", n)) if bar else None)
+                            progress=progress, on_plan=(lambda n: setattr(bar, "length", n)) if bar else None,
+                            journal=str(output) + ".journal", resume=resume, template=template,
+                            scheduler=scheduler)
         if bar is not None:
             bar.render_finish()
-        write_csv(frame, output)
+        table = frame
+        if template:
+            from .records import wide_frame
+
+            table = wide_frame(frame, [f.name for f in template.fields])
+            if details:
+                write_csv(frame, details)
+        write_csv(table, output)
         if xlsx:
-            write_xlsx(frame, xlsx)
+            write_xlsx(table, xlsx)
+        os.unlink(str(output) + ".journal")  # the output is complete: the journal has done its job
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
     failed = frame[frame["error"] != ""]
@@ -138,6 +157,32 @@ def evaluate(ctx, digits_dir, strings_dir, data, model, worst, as_json):
     click.echo("     " + " ".join(f"{d:>5}" for d in range(10)))
     for label, row in enumerate(score.confusion):
         click.echo(f"{label:>4} " + " ".join(f"{v:>5}" for v in row))
+
+
+@main.group()
+def template():
+    """Make and inspect templates of forms."""
+
+
+@template.command("init")
+@click.argument("image", type=click.Path(dir_okay=False, exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="YAML file to write.")
+@click.option("--annotate", type=click.Path(dir_okay=False), help="PNG showing the fields found, numbered.")
+@click.option("--dpi", default=300, show_default=True, type=click.IntRange(50, 1200))
+@click.pass_context
+def template_init(ctx, image, output, annotate, dpi):
+    """Find the boxes and combs of a blank or filled form and write a template of them
+    (fields field_1 ... field_N in reading order, to rename)."""
+    from .pages import load_pages
+    from .templates import dump_template, init_template
+
+    try:
+        page = load_pages(Path(image), dpi=dpi)[0]
+        made = init_template(page, Path(image).stem, annotate=annotate)
+    except ExtractorError as exc:
+        _fail(exc, ctx.obj["debug"])
+    Path(output).write_text(dump_template(made))
+    click.echo(f"{len(made.fields)} fields found -> {output}", err=True)
 
 
 if __name__ == "__main__":

@@ -225,3 +225,72 @@ def mnist_pages(folder: Path, count: int, seed: int = 0, data: str | None = None
         pages[name] = page
     write_truth(pages, Path(folder) / "truth.json")
     return pages
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A field of a fixed form layout: a box for up to ``cells`` digits (a comb when ``comb``)."""
+
+    name: str
+    x: int
+    y: int
+    w: int
+    h: int
+    cells: int
+    comb: bool
+
+
+def form_layout(rng: np.random.Generator, fields: int = 10, size=LETTER) -> list[FormField]:
+    """A fixed form: printed boxes and combs in rows, the same on every copy."""
+    w, h = size
+    layout = []
+    y = 420
+    step = (h - 600) // fields
+    for i in range(fields):
+        comb = bool(rng.random() < 0.4)
+        cells = int(rng.integers(4, 11)) if comb else int(rng.integers(3, 9))
+        cell = 90
+        box_w = cells * cell if comb else int(cells * 60 + 120)
+        layout.append(FormField(f"field_{i + 1}", 500, y, box_w, 110, cells, comb))
+        y += step
+    return layout
+
+
+def fill_form(layout: list[FormField], rng: np.random.Generator, draw: Callable, blank: bool = False,
+              size=LETTER) -> GeneratedPage:
+    """A copy of a fixed form, its boxes filled with handwritten numbers (or left blank)."""
+    w, h = size
+    page = np.full((h, w), 255, np.uint8)
+    cv2.putText(page, "APPLICATION FORM", (150, 220), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 40, 3, cv2.LINE_AA)
+    cv2.rectangle(page, (100, 300), (w - 100, h - 150), 0, 3)  # the form's outer frame
+    truth = []
+    for f in layout:
+        cv2.putText(page, f.name.replace("_", " ").title(), (160, f.y + 70), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 60, 2, cv2.LINE_AA)
+        if f.comb:
+            cell = f.w // f.cells
+            for c in range(f.cells):
+                cv2.rectangle(page, (f.x + c * cell, f.y), (f.x + (c + 1) * cell, f.y + f.h), 0, 3)
+        else:
+            cv2.rectangle(page, (f.x, f.y), (f.x + f.w, f.y + f.h), 0, 3)
+        if blank:
+            continue
+        text = random_digits(rng, f.cells if f.comb else 1, f.cells)
+        digit_h = int(rng.uniform(50, 70))
+        base = f.y + f.h - 25
+        if f.comb:
+            cell = f.w // f.cells
+            for c, ch in enumerate(text):
+                write_string(page, ch, f.x + c * cell + cell // 4, base, digit_h, draw, rng, touching=0)
+        else:
+            write_string(page, text, f.x + 40, base, digit_h, draw, rng, touching=0.15)
+        truth.append(Truth(f.name, text, (f.x, f.y, f.w, f.h)))
+    return GeneratedPage(page, truth)
+
+
+def misplace(image: np.ndarray, rng: np.random.Generator, shift: float = 60, angle: float = 3.0,
+             scale: float = 0.05) -> np.ndarray:
+    """The page as a careless scan has it: shifted, rotated and scaled a little."""
+    h, w = image.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-angle, angle), 1 + rng.uniform(-scale, scale))
+    matrix[:, 2] += rng.uniform(-shift, shift, 2)
+    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)

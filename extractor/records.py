@@ -11,19 +11,47 @@ import pandas as pd
 #: The long output, one row per string read or per failed input (DESIGN.md §3).
 LONG_COLUMNS = ["source", "page", "field", "text", "confidence", "needs_review",
                 "x", "y", "width", "height", "error"]
-TEXT_COLUMNS = ["source", "field", "text", "error"]
+#: With a template, the long form (--details) also says why each field needs review.
+DETAIL_COLUMNS = LONG_COLUMNS[:6] + ["review_reason"] + LONG_COLUMNS[6:]
+TEXT_COLUMNS = ["source", "field", "text", "error", "review_reason"]
 
 
-def long_frame(rows: list[dict]) -> pd.DataFrame:
-    """The long table, columns in contract order, text kept as text (leading zeros survive)."""
-    frame = pd.DataFrame(rows, columns=LONG_COLUMNS)
+def long_frame(rows: list[dict], details: bool = False) -> pd.DataFrame:
+    """The long table, columns in contract order, text kept as text (leading zeros survive);
+    ``details`` adds the ``review_reason`` of template fields."""
+    frame = pd.DataFrame(rows, columns=DETAIL_COLUMNS if details else LONG_COLUMNS)
     for column in TEXT_COLUMNS:
-        frame[column] = frame[column].fillna("").astype(str)
+        if column in frame:
+            frame[column] = frame[column].fillna("").astype(str)
     frame["page"] = frame["page"].fillna(0).astype(int)
     for column in ("x", "y", "width", "height"):
         frame[column] = frame[column].fillna(0).astype(int)
     frame["confidence"] = frame["confidence"].fillna(0.0).astype(float).round(4)
     frame["needs_review"] = frame["needs_review"].fillna(True).astype(bool)
+    return frame
+
+
+def wide_frame(long: pd.DataFrame, field_names: list[str]) -> pd.DataFrame:
+    """One row per page: ``source, page``, a text column per template field, ``confidence`` (the
+    lowest field's), ``needs_review``, ``review_reason`` and ``error`` (DESIGN.md §3)."""
+    rows = []
+    for (source, page), group in long.groupby(["source", "page"], sort=False):
+        row = {"source": source, "page": int(page)}
+        by_field = {f: g for f, g in zip(group["field"], group.itertuples())}
+        for name in field_names:
+            row[name] = by_field[name].text if name in by_field else ""
+        read = group[group["field"].isin(field_names)]
+        errors = [e for e in group["error"] if e]
+        row["confidence"] = round(float(read["confidence"].min()), 4) if len(read) else 0.0
+        row["needs_review"] = bool(group["needs_review"].any()) or bool(errors)
+        reasons = [f"{f}: {r}" for f, r in zip(read["field"], read.get("review_reason", [""] * len(read))) if r]
+        row["review_reason"] = "; ".join(reasons)
+        row["error"] = "; ".join(errors)
+        rows.append(row)
+    columns = ["source", "page", *field_names, "confidence", "needs_review", "review_reason", "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ["source", *field_names, "review_reason", "error"]:
+        frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 
@@ -69,3 +97,8 @@ def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read back a table written by :func:`write_csv`, text columns as text."""
     return pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False)
+
+
+def read_wide_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read back a wide table: every column but the numbers as text."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)

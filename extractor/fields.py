@@ -1,0 +1,167 @@
+"""Reading the named fields of a template on an aligned page, and checking what was read."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import assemble, clean, layout, segment
+from .errors import InputError
+from .templates import FieldSpec, Template, rules_frame
+
+#: A page's rule frame may be shifted and scaled this much against the template's and still fit.
+MAX_SCALE_CHANGE = 0.25
+#: A detected box belongs to a field when at least this share of it lies in the field's place.
+SNAP_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """One field read: its string, and why it needs review (empty when it does not)."""
+
+    spec: FieldSpec
+    string: assemble.DigitString
+    review_reason: str = ""
+
+
+def align(template: Template, rules: np.ndarray) -> tuple[float, float, float, float]:
+    """The map from template shares to page pixels, (scale_x, scale_y, shift_x, shift_y), found by
+    laying the template's rule frame over the page's. A page whose rules cannot match raises."""
+    h, w = rules.shape
+    if template.frame is None:
+        return float(w), float(h), 0.0, 0.0
+    found = rules_frame(rules)
+    if found is None:
+        raise InputError(f"page does not match template {template.name}: no printed rules found to align it by")
+    tx0, ty0, tx1, ty1 = template.frame
+    px0, py0, px1, py1 = found
+    sx = (px1 - px0) / (tx1 - tx0)
+    sy = (py1 - py0) / (ty1 - ty0)
+    if abs(sx - 1) > MAX_SCALE_CHANGE or abs(sy - 1) > MAX_SCALE_CHANGE:
+        raise InputError(f"page does not match template {template.name}: its printed rules span "
+                         f"{sx:.0%} x {sy:.0%} of the template's")
+    return sx * w, sy * h, (px0 - tx0 * sx) * w, (py0 - ty0 * sy) * h
+
+
+def place(spec: FieldSpec, mapping, boxes: list[layout.Field], shape) -> tuple[int, int, int, int]:
+    """Where a field is on the page: the printed boxes lying in its expected place, joined, or the
+    expected place itself when there are none."""
+    sx, sy, dx, dy = mapping
+    x, y, w, h = spec.box
+    ex0, ey0, ex1, ey1 = x * sx + dx, y * sy + dy, (x + w) * sx + dx, (y + h) * sy + dy
+    inside = []
+    for b in boxes:
+        ox = max(0.0, min(ex1, b.x + b.w) - max(ex0, b.x))
+        oy = max(0.0, min(ey1, b.y + b.h) - max(ey0, b.y))
+        if ox * oy >= SNAP_SHARE * b.w * b.h and b.w * b.h >= 0.05 * (ex1 - ex0) * (ey1 - ey0):
+            inside.append(b)
+    if inside:
+        x0 = min(b.x for b in inside)
+        y0 = min(b.y for b in inside)
+        x1 = max(b.x + b.w for b in inside)
+        y1 = max(b.y + b.h for b in inside)
+        return x0, y0, x1 - x0, y1 - y0
+    H, W = shape
+    x0, y0 = max(0, int(ex0)), max(0, int(ey0))
+    return x0, y0, max(1, min(W, int(ex1)) - x0), max(1, min(H, int(ey1)) - y0)
+
+
+def cell_walls_removed(ink: np.ndarray, rect) -> np.ndarray:
+    """The ink of a comb field with the walls between its cells taken out (vertical runs most of
+    the field's height), strokes that cross them kept."""
+    x, y, w, h = rect
+    crop = ink[y: y + h, x: x + w]
+    run = max(5, int(0.7 * h))
+    walls = cv2.morphologyEx(crop.astype(np.uint8), cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))).astype(bool)
+    return clean.remove_rules(crop, walls, h)
+
+
+def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float) -> FieldReading:
+    """Read one field from the page's ink (rules removed) at ``rect``."""
+    x, y, w, h = rect
+    if spec.kind in ("comb", "date") and spec.cells:
+        crop = cell_walls_removed(ink, rect)
+    else:
+        crop = ink[y: y + h, x: x + w]
+    if spec.skip_left:
+        crop = crop.copy()
+        crop[:, : int(spec.skip_left * w)] = False
+    glyphs = segment.components(crop, height, offset=(x, y))
+    glyphs = [g for g in glyphs if g.h >= 0.3 * h or g.w >= 0.3 * h] or glyphs
+    digits: list[assemble.Digit] = []
+    found_count = 0
+    if glyphs:
+        found, probs = segment.segment_line(sorted(glyphs, key=lambda g: g.x), classify)
+        digits = assemble.read_digits(found, probs)
+        found_count = len(found)
+    if spec.kind in ("comb", "date") and spec.cells:
+        digits = one_per_cell(digits, x, w, spec.cells)
+    string = assemble.string_of(spec.name, digits, rect)
+    return FieldReading(spec, string, check(spec, string.text, found_count))
+
+
+def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int) -> list[assemble.Digit]:
+    """Digits of a comb, at most one per cell (the surest), in cell order."""
+    best: dict[int, assemble.Digit] = {}
+    for d in digits:
+        cell = min(cells - 1, max(0, int((d.x + d.w / 2 - x) / (w / cells))))
+        if cell not in best or d.confidence > best[cell].confidence:
+            best[cell] = d
+    return [best[c] for c in sorted(best)]
+
+
+def check(spec: FieldSpec, text: str, glyphs: int) -> str:
+    """Why a field's value is doubtful, or "" when it passes its kind's checks."""
+    if not text:
+        return "nothing read"
+    if spec.kind == "date":
+        return date_problem(text, spec.pattern or "DDMMYYYY")
+    if spec.kind == "comb" and spec.cells and len(text) != spec.cells:
+        return f"{len(text)} of {spec.cells} digits"
+    if spec.kind == "amount":
+        if len(text) > 1 and text[0] == "0":
+            return "amount starts with 0"
+        if len(text) > 12:
+            return f"amount of {len(text)} digits"
+    if spec.length and len(text) != spec.length:
+        return f"{len(text)} digits, expected {spec.length}"
+    return ""
+
+
+def date_problem(text: str, pattern: str) -> str:
+    """Why ``text`` is not a calendar date written as ``pattern`` (DD, MM, YY or YYYY), or ""."""
+    if len(text) != len(pattern):
+        return f"date has {len(text)} digits, expected {len(pattern)} ({pattern})"
+    parts = {}
+    for key in ("DD", "MM", "YYYY", "YY"):
+        at = pattern.find(key)
+        if at >= 0:
+            parts[key] = int(text[at: at + len(key)])
+            pattern = pattern[:at] + "#" * len(key) + pattern[at + len(key):]
+    day, month = parts.get("DD", 1), parts.get("MM", 1)
+    year = parts.get("YYYY", 2000 + parts.get("YY", 0))
+    if not 1 <= month <= 12:
+        return f"date {text}: no month {month:02d}"
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return f"date {text}: no day {day:02d} in {calendar.month_abbr[month]} {year}"
+    return ""
+
+
+def read_template_page(image: np.ndarray, dpi: float, template: Template, classify) -> list[FieldReading]:
+    """Every field of a template on one page; raises InputError when the page cannot be aligned."""
+    image, scale = clean.working_copy(image, dpi)
+    dpi = dpi * scale
+    page = clean.clean_page(image, dpi=dpi)
+    height = clean.estimate_digit_height(page.gray, dpi)
+    mapping = align(template, page.rules)
+    boxes = layout.find_boxes(page.rules, height)
+    readings = []
+    for spec in template.fields:
+        rect = place(spec, mapping, boxes, page.ink.shape)
+        reading = read_field(spec, rect, page.ink, classify, height)
+        readings.append(FieldReading(spec, assemble.rescaled(reading.string, 1 / scale), reading.review_reason))
+    return readings

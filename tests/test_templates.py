@@ -1,0 +1,102 @@
+"""Templates: the format, field checks, `template init`, alignment, and reading named fields."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from extractor import api, generate
+from extractor.errors import BadArgument
+from extractor.fields import date_problem
+from extractor.records import read_wide_csv, wide_frame
+from extractor.templates import load_template, parse_template
+
+from conftest import REAL, ROOT
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "extractor.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+
+
+def test_dates_are_checked_against_the_calendar():
+    assert date_problem("12082015", "DDMMYYYY") == ""
+    assert date_problem("29022016", "DDMMYYYY") == ""
+    assert "no day 29" in date_problem("29022015", "DDMMYYYY")
+    assert "no month 13" in date_problem("01132015", "DDMMYYYY")
+    assert "7 digits" in date_problem("1208201", "DDMMYYYY")
+
+
+def test_bad_templates_are_refused_with_the_field_named(tmp_path):
+    with pytest.raises(BadArgument, match="amount: box"):
+        parse_template({"fields": [{"name": "amount", "box": [0.1, 0.2]}]})
+    with pytest.raises(BadArgument, match="kind"):
+        parse_template({"fields": [{"name": "a", "box": [0.1, 0.2, 0.3, 0.1], "kind": "roman"}]})
+    with pytest.raises(BadArgument, match="not found"):
+        load_template("no_such_template")
+    assert [f.name for f in load_template("cts2010").fields] == ["date", "amount"]
+
+
+@pytest.fixture(scope="module")
+def form(tmp_path_factory, mnist_test):
+    """A fixed form: its blank copy, and filled copies shifted, rotated up to 3 degrees, scaled 5%."""
+    folder = tmp_path_factory.mktemp("forms")
+    rng = np.random.default_rng(21)
+    layout = generate.form_layout(rng, fields=8)
+    generate.save_page(generate.fill_form(layout, rng, None, blank=True).image, folder / "blank.png")
+    draw = generate.mnist_digit_source(mnist_test.images, mnist_test.labels)
+    truth = {}
+    (folder / "filled").mkdir()
+    for i in range(3):
+        page = generate.fill_form(layout, rng, draw)
+        generate.save_page(generate.misplace(page.image, rng), folder / "filled" / f"form_{i}.png")
+        truth[f"form_{i}.png"] = {t.field: t.text for t in page.truth}
+    return folder, truth
+
+
+def test_template_init_then_extract_reads_named_fields(form, tmp_path):
+    folder, truth = form
+    made = tmp_path / "form.yaml"
+    run = cli("template", "init", folder / "blank.png", "-o", made, "--annotate", tmp_path / "fields.png")
+    assert run.returncode == 0, run.stderr[-2000:]
+    spec = yaml.safe_load(made.read_text())
+    assert [f["name"] for f in spec["fields"]] == [f"field_{i}" for i in range(1, 9)]
+    out = tmp_path / "wide.csv"
+    run = cli("extract", folder / "filled", "--template", made, "-o", out, "--details", tmp_path / "long.csv",
+              "--xlsx", tmp_path / "wide.xlsx")
+    assert run.returncode == 0, run.stderr[-2000:]
+    wide = read_wide_csv(out)
+    assert list(wide.columns[:2]) == ["source", "page"] and "review_reason" in wide.columns
+    right = sum(wide.loc[wide["source"] == name, field].item() == text
+                for name, fields in truth.items() for field, text in fields.items())
+    total = sum(len(fields) for fields in truth.values())
+    assert right / total >= 0.85
+
+
+def test_a_page_that_does_not_fit_the_template_is_an_error_row(form, tmp_path, classifier):
+    folder, _ = form
+    template = parse_template({"frame": [0.3, 0.3, 0.5, 0.5],
+                               "fields": [{"name": "a", "box": [0.1, 0.1, 0.2, 0.05]}]})
+    frame = api.extract([folder / "blank.png"], template=template, classify=classifier)
+    assert len(frame) == 1 and "does not match template" in frame["error"][0]
+    wide = wide_frame(frame, ["a"])
+    assert wide["a"][0] == "" and wide["error"][0] != ""
+
+
+def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier):
+    truth = json.loads((REAL / "nist_form" / "ground_truth.json").read_text())
+    image = REAL / "nist_form" / truth["image"]
+    made = tmp_path / "nist.yaml"
+    assert cli("template", "init", image, "-o", made).returncode == 0
+    spec = yaml.safe_load(made.read_text())
+    # The user's edit: the 28 digit boxes follow the 3 name boxes; the last 2 hold letters.
+    spec["fields"] = spec["fields"][3:31]
+    for i, f in enumerate(spec["fields"], start=1):
+        f["name"] = f"digits_{i}"
+    frame = api.extract([image], template=parse_template(spec), classify=classifier)
+    read = dict(zip(frame["field"], frame["text"]))
+    right = sum(read[f"digits_{i}"] == text for i, text in enumerate(truth["digit_fields_reading_order"], start=1))
+    assert right >= 24
