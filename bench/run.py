@@ -10,7 +10,6 @@ import platform
 import shutil
 import subprocess
 import time
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +21,6 @@ from extractor.normalize import normalize_batch
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "data" / "real"
 BUILD = ROOT / "build" / "bench"
-
-
-def digits_right(truth: str, read: str) -> int:
-    return sum(b.size for b in SequenceMatcher(None, truth, read, autojunk=False).get_matching_blocks())
 
 
 def tesseract(image_path: Path, psm: int) -> str:
@@ -56,17 +51,23 @@ def bench_cheque_amounts(classify, use_tesseract: bool) -> dict:
     return out
 
 
+def count_found(wanted: list[str], read: list[str]) -> int:
+    """How many wanted strings were read exactly, each string read counting once."""
+    pool = list(read)
+    found = 0
+    for text in wanted:
+        if text in pool:
+            pool.remove(text)
+            found += 1
+    return found
+
+
 def bench_nist(classify) -> dict:
     folder = REAL / "nist_form"
     truth = json.loads((folder / "ground_truth.json").read_text())
     frame = api.extract([folder / truth["image"]], layout="page", classify=classify)
-    pool = list(frame["text"])
-    found = 0
-    for text in truth["digit_fields_reading_order"]:
-        if text in pool:
-            pool.remove(text)
-            found += 1
-    return {"found": found, "of": len(truth["digit_fields_reading_order"]), "strings_read": len(frame)}
+    wanted = truth["digit_fields_reading_order"]
+    return {"found": count_found(wanted, frame["text"]), "of": len(wanted), "strings_read": len(frame)}
 
 
 def score_pages(frame, pages: dict) -> tuple[int, int, int, int]:
@@ -85,7 +86,7 @@ def score_pages(frame, pages: dict) -> tuple[int, int, int, int]:
                     best, best_overlap = r["text"], ox * oy
             strings += 1
             exact += best == t.text
-            right += digits_right(t.text, best)
+            right += evaluate.digits_right(t.text, best)
             total += len(t.text)
     return exact, strings, right, total
 
@@ -107,16 +108,95 @@ def bench_generated(classify, count: int, use_tesseract: bool) -> dict:
         for name, page in pages.items():
             read = tesseract(folder / name, 6)
             wanted = "".join(t.text for t in page.truth)
-            t_right += digits_right(wanted, read)
+            t_right += evaluate.digits_right(wanted, read)
             t_total += len(wanted)
         out["tesseract_digit_recall"] = t_right / t_total
         out["tesseract_pages_per_s"] = count / (time.perf_counter() - started)
     return out
 
 
+def bench_cheques(classify) -> dict:
+    """Real CTS-2010 cheques through the built-in template: date and amount exact."""
+    import pandas as pd
+
+    from extractor.records import wide_frame
+
+    folder = REAL / "cheques"
+    truth = pd.read_csv(folder / "truth.csv", dtype=str, keep_default_na=False)
+    wide = wide_frame(api.extract([folder], template="cts2010", classify=classify), ["date", "amount"])
+    read = wide.set_index("source")
+    date = [read.loc[i, "date"] == d if i in read.index else False for i, d in zip(truth["image"], truth["date"])]
+    amount = [read.loc[i, "amount"] == a if i in read.index else False for i, a in zip(truth["image"], truth["amount_digits"])]
+    return {"n": len(truth), "date": float(np.mean(date)), "amount": float(np.mean(amount))}
+
+
+def bench_template_forms(classify, count: int) -> dict:
+    """Generated fixed forms (MNIST test digits), shifted, rotated up to 3 degrees and scaled 5%,
+    read through a template made by `template init` from the blank form."""
+    from extractor import mnist
+    from extractor.pages import load_pages
+    from extractor.records import wide_frame
+    from extractor.templates import init_template
+
+    folder = BUILD / "template_forms"
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "filled").mkdir(parents=True)
+    rng = np.random.default_rng(31)
+    layout = generate.form_layout(rng, fields=10)
+    generate.save_page(generate.fill_form(layout, rng, None, blank=True).image, folder / "blank.png")
+    template = init_template(load_pages(folder / "blank.png")[0], "generated")
+    test = mnist.load_split(mnist.find_data_dir(), "test")
+    draw = generate.mnist_digit_source(test.images, test.labels)
+    truth = {}
+    for i in range(count):
+        page = generate.fill_form(layout, rng, draw)
+        generate.save_page(generate.misplace(page.image, rng), folder / "filled" / f"form_{i:03d}.png")
+        truth[f"form_{i:03d}.png"] = {t.field: t.text for t in page.truth}
+    names = [f.name for f in template.fields]
+    wide = wide_frame(api.extract([folder / "filled"], template=template, classify=classify), names).set_index("source")
+    right = total = 0
+    for name, fields in truth.items():
+        for field, text in fields.items():
+            total += 1
+            right += name in wide.index and field in wide.columns and wide.loc[name, field] == text
+    return {"pages": count, "fields": total, "exact": right / total}
+
+
+def bench_throughput(count: int) -> dict:
+    """Pages/s and digits/s reading the same generated pages with 1 and 2 worker processes and on a
+    2-worker Dask LocalCluster (model loading included, as a user sees it)."""
+    folder = BUILD / "throughput"
+    if folder.exists():
+        shutil.rmtree(folder)
+    pages = generate.mnist_pages(folder, count, seed=12, fields=16)
+    digits = sum(len(t.text) for p in pages.values() for t in p.truth)
+    out = {"pages": count, "digits": digits}
+    tables = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        tables[workers] = api.extract([folder], workers=workers)
+        out[f"workers_{workers}_s"] = time.perf_counter() - started
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        started = time.perf_counter()
+        tables["dask"] = api.extract([folder], scheduler=client)
+        out["dask_s"] = time.perf_counter() - started
+    out["same_rows"] = tables[1].equals(tables[2]) and tables[1].equals(tables["dask"])
+    if shutil.which("tesseract"):
+        started = time.perf_counter()
+        for name in pages:
+            tesseract(folder / name, 6)
+        out["tesseract_s"] = time.perf_counter() - started
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=20, help="generated pages to read")
+    parser.add_argument("--throughput-pages", type=int, default=20, help="generated pages for the throughput table")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
     use_tesseract = shutil.which("tesseract") is not None
@@ -151,9 +231,26 @@ def main():
     g = bench_generated(classify, args.pages, use_tesseract)
     lines.append(f"| generated forms from MNIST test digits (`--layout page`) | {g['pages']} pages, {g['digits']} digits | "
                  f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} |")
+    if (REAL / "cheques" / "truth.csv").is_file():
+        c = bench_cheques(classify)
+        lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | date {c['date']:.1%}, amount {c['amount']:.1%} | | |")
+    f = bench_template_forms(classify, args.pages)
+    lines.append(f"| generated forms through a `template init` template, shifted, rotated ±3°, scaled ±5% | "
+                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | |")
     lines += ["", "## Speed", "", "| what | ours | Tesseract |", "|---|---|---|",
               f"| generated 300-dpi letter pages, 1 process | {g['pages_per_s']:.2f} pages/s, {g['digits_per_s']:.0f} digits/s | "
               f"{g.get('tesseract_pages_per_s', float('nan')):.2f} pages/s |", ""]
+    t = bench_throughput(args.throughput_pages)
+    rate = lambda seconds: f"{t['pages'] / seconds:.2f} pages/s, {t['digits'] / seconds:.0f} digits/s"
+    lines += ["## Throughput", "",
+              f"{t['pages']} generated 300-dpi letter pages, {t['digits']} digits, read from PNG files, model loading "
+              f"included; the three tables are identical: {t['same_rows']}.", "",
+              "| run | time | rate | vs 1 worker |", "|---|---|---|---|",
+              f"| 1 worker | {t['workers_1_s']:.1f} s | {rate(t['workers_1_s'])} | 1.00x |",
+              f"| 2 workers | {t['workers_2_s']:.1f} s | {rate(t['workers_2_s'])} | {t['workers_1_s'] / t['workers_2_s']:.2f}x |",
+              f"| Dask LocalCluster, 2 workers | {t['dask_s']:.1f} s | {rate(t['dask_s'])} | {t['workers_1_s'] / t['dask_s']:.2f}x |"]
+    if "tesseract_s" in t:
+        lines.append(f"| Tesseract 5, 1 process (digit whitelist) | {t['tesseract_s']:.1f} s | {rate(t['tesseract_s'])} | |")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -58,11 +58,10 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
     glyphs = segment.components(page.ink, guess)
-    lines = segment.group_lines(glyphs)
+    main = segment.main_line(segment.group_lines(glyphs))
     box = (0, 0, gray.shape[1], gray.shape[0])
-    if not lines:
+    if not main:
         return assemble.string_of(name, [], box)
-    main = max(lines, key=lambda line: sum(float(g.ink.sum()) for g in line))
     found, probs = segment.segment_line(main, classify)
     return assemble.string_of(name, assemble.read_digits(found, probs), box)
 

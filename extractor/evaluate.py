@@ -104,6 +104,14 @@ def worst_image(score: DigitScore, path: Path, columns: int = 10) -> None:
     cv2.imwrite(str(path), np.vstack(rows))
 
 
+def digits_right(truth: str, read: str) -> int:
+    """Digits of ``truth`` found in ``read`` in order (their longest common subsequence, as
+    difflib aligns them): a dropped or extra digit costs one, not the rest of the string."""
+    from difflib import SequenceMatcher
+
+    return sum(b.size for b in SequenceMatcher(None, truth, read, autojunk=False).get_matching_blocks())
+
+
 def evaluate_string_folder(folder, model: str | None = None, classify=None) -> dict:
     """Exact-string and per-digit accuracy on a folder of field crops with ``labels.csv``
     (file,digits), read exactly as ``extract --layout field`` reads them."""
@@ -115,10 +123,7 @@ def evaluate_string_folder(folder, model: str | None = None, classify=None) -> d
     truth = [str(d) for d in table["digits"]]
     got = [read.get(str(Path(folder) / name), "") for name in table["file"]]
     exact = [t == g for t, g in zip(truth, got)]
-    # Digits right: matched position by position over the aligned longest common subsequence.
-    from difflib import SequenceMatcher
-
-    right = sum(sum(b.size for b in SequenceMatcher(None, t, g).get_matching_blocks()) for t, g in zip(truth, got))
+    right = sum(digits_right(t, g) for t, g in zip(truth, got))
     total = sum(len(t) for t in truth)
     return {"set": Path(folder).name, "n": len(truth), "exact": float(np.mean(exact)) if truth else float("nan"),
             "digit_accuracy": right / total if total else float("nan"),

@@ -81,27 +81,47 @@ def cell_walls_removed(ink: np.ndarray, rect) -> np.ndarray:
 
 
 def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float) -> FieldReading:
-    """Read one field from the page's ink (rules removed) at ``rect``."""
+    """Read one field from the page's ink (rules removed) at ``rect``: the glyphs whose centres lie
+    in it, on its main line; a comb or date one digit per cell."""
     x, y, w, h = rect
+    pad = int(height)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(ink.shape[1], x + w + pad), min(ink.shape[0], y + h + pad)
+    crop = ink[y0:y1, x0:x1]
     if spec.kind in ("comb", "date") and spec.cells:
-        crop = cell_walls_removed(ink, rect)
-    else:
-        crop = ink[y: y + h, x: x + w]
-    if spec.skip_left:
         crop = crop.copy()
-        crop[:, : int(spec.skip_left * w)] = False
-    glyphs = segment.components(crop, height, offset=(x, y))
-    glyphs = [g for g in glyphs if g.h >= 0.3 * h or g.w >= 0.3 * h] or glyphs
+        inner = (x - x0, y - y0, w, h)
+        crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner)
+    left = x + spec.skip_left * w
+    glyphs = [g for g in segment.components(crop, height, offset=(x0, y0))
+              if left <= g.x + g.w / 2 < x + w and y <= g.y + g.h / 2 < y + h]
     digits: list[assemble.Digit] = []
     found_count = 0
-    if glyphs:
-        found, probs = segment.segment_line(sorted(glyphs, key=lambda g: g.x), classify)
+    main = segment.main_line(segment.group_lines(glyphs))
+    if main:
+        found, probs = segment.segment_line(main, classify)
+        if spec.closing:
+            found, probs = before_closing(found, probs)
         digits = assemble.read_digits(found, probs)
         found_count = len(found)
     if spec.kind in ("comb", "date") and spec.cells:
         digits = one_per_cell(digits, x, w, spec.cells)
     string = assemble.string_of(spec.name, digits, rect)
     return FieldReading(spec, string, check(spec, string.text, found_count))
+
+
+def before_closing(found, probs):
+    """An amount's glyphs before the "/-" its writer closed it with (a detached dash is already
+    dropped as a separator): a final thin stroke, or a stroke with the dash grown from its side."""
+    if not found:
+        return found, probs
+    g = found[-1]
+    right = g.ink[:, int(0.4 * g.w):]
+    rows = np.flatnonzero(right.any(axis=1))
+    dash_attached = g.w > 0.5 * g.h and rows.size > 0 and rows[-1] - rows[0] + 1 < 0.3 * g.h
+    if g.w < 0.5 * g.h or dash_attached:
+        return found[:-1], probs[:-1]
+    return found, probs
 
 
 def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int) -> list[assemble.Digit]:

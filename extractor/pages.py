@@ -7,6 +7,7 @@ says why, so the batch can record it and go on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -130,18 +131,11 @@ def _check_size(width: int, height: int, what: str) -> None:
         raise InputError(f"{what} is {width}x{height} pixels, too small to hold a digit")
 
 
-def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
+@contextlib.contextmanager
+def image_errors():
+    """Turn whatever Pillow raises on a bad image into a one-line InputError."""
     try:
-        with Image.open(path) as image:
-            pages = []
-            for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
-                if only is not None and number != only:
-                    continue
-                _check_size(frame.width, frame.height, "image" if number == 1 else f"frame {number}")
-                dpi = frame.info.get("dpi", (None,))[0]
-                frame.load()
-                pages.append(Page(source, number, to_pixels(frame), float(dpi) if dpi else None))
-            return pages
+        yield
     except InputError:
         raise
     except UnidentifiedImageError:
@@ -152,6 +146,20 @@ def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
         raise InputError(f"corrupt or truncated image: {exc}") from None
     except MemoryError:
         raise InputError("image too large to hold in memory") from None
+
+
+def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
+    with image_errors():
+        with Image.open(path) as image:
+            pages = []
+            for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+                if only is not None and number != only:
+                    continue
+                _check_size(frame.width, frame.height, "image" if number == 1 else f"frame {number}")
+                dpi = frame.info.get("dpi", (None,))[0]
+                frame.load()
+                pages.append(Page(source, number, to_pixels(frame), float(dpi) if dpi else None))
+            return pages
 
 
 def pdf_page_count(path: Path) -> int:
@@ -226,15 +234,9 @@ def count_pages(path: Path) -> int:
     _check_file(path)
     if is_pdf(path):
         return pdf_page_count(path)
-    try:
+    with image_errors():
         with Image.open(path) as image:
             return max(1, int(getattr(image, "n_frames", 1)))
-    except UnidentifiedImageError:
-        raise InputError("not an image that can be read (unknown format or corrupt header)") from None
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"image too large: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"corrupt or truncated image: {exc}") from None
 
 
 def load_page(path: Path, source: str, number: int, dpi: int = DEFAULT_DPI) -> Page:

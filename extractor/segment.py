@@ -4,7 +4,9 @@ Connected components are the starting point. Pieces of one digit (the flag of a 
 merged when they overlap horizontally; components too wide or too unlike one digit are split by
 recognition: candidate cuts follow the valleys between strokes (seams that cross the least ink),
 and of all the ways to cut, the one whose pieces the classifier is surest are digits wins, the
-"not a digit" class voting against pairs and halves. Dots, commas and dashes are dropped by shape.
+"not a digit" class voting against pairs and halves. Then neighbouring pieces are tried joined
+again, so a stroke the pen lifted from or the scan broke becomes one digit when the classifier is
+surer of it whole. Dots, commas and dashes are dropped by shape.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ def group_lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
     return [sorted(line, key=lambda g: g.x) for _, line in ordered]
 
 
+def main_line(lines: list[list[Glyph]]) -> list[Glyph]:
+    """The line of a field that holds the most ink: the one the value is written on."""
+    return max(lines, key=lambda line: sum(float(g.ink.sum()) for g in line)) if lines else []
+
+
 def line_height(line: list[Glyph]) -> float:
     """Typical digit height of a line: the median height of its taller glyphs."""
     heights = np.array([g.h for g in line], float)
@@ -213,13 +220,13 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     centres = [float(s.mean()) for s in seams]
     candidates, keys = [], []
     n = len(seams)
+    xs = np.arange(w)[None, :]
     for i in range(n):
         for j in range(i + 1, n):
             width = centres[j] - centres[i]
             entire = i == 0 and j == n - 1
             if not entire and not (MIN_PIECE * height <= width <= MAX_PIECE * height):
                 continue
-            xs = np.arange(w)[None, :]
             piece = mask & (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
             if piece.sum() < 0.02 * height * height:
                 continue
@@ -230,8 +237,7 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     probs = score(np.stack([normalize_digit(p.astype(np.float32)) for p in candidates])[..., None])
     digit_p = probs[:, :10].max(axis=1)
     widths = np.array([centres[j] - centres[i] for i, j in keys]) / height
-    log_p = np.log(np.clip(digit_p, 1e-6, 1.0)) - CUT_COST - WIDE_COST * np.maximum(0.0, widths - WIDE)
-    value = {k: float(v) for k, v in zip(keys, log_p)}  # CUT_COST per piece: one per cut, plus a constant
+    value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths))}
     # Best path from seam 0 to seam n-1 through allowed pieces.
     best = [-np.inf] * n
     back: list[int | None] = [None] * n
@@ -259,6 +265,54 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     return pieces, piece_probs
 
 
+def _piece_value(digit_p: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Log score of pieces as digits: their best digit probability, less the cost of one cut and
+    the width prior."""
+    return np.log(np.clip(digit_p, 1e-6, 1.0)) - CUT_COST - WIDE_COST * np.maximum(0.0, widths - WIDE)
+
+
+def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: Score,
+            most: int = 3) -> tuple[list[Glyph], list[np.ndarray]]:
+    """Join neighbouring pieces back into one digit where the classifier is surer of the whole:
+    the flag of a 5 or a 1 that the pen lifted from, a stroke the scan broke, a digit cut in two.
+    Runs of up to ``most`` pieces, no wider than one digit, are tried; the best grouping wins."""
+    n = len(pieces)
+    if n < 2:
+        return pieces, probs
+    joined: dict[tuple[int, int], Glyph] = {}
+    for i in range(n):
+        for j in range(i + 2, min(n, i + most) + 1):
+            g = union(pieces[i:j])
+            if g.w <= MAX_PIECE * height and g.h <= 1.5 * height:
+                joined[(i, j)] = g
+    if not joined:
+        return pieces, probs
+    keys = list(joined)
+    joined_probs = score(np.stack([normalize_digit(joined[k].ink) for k in keys])[..., None])
+    value = {(i, i + 1): float(v) for i, v in enumerate(_piece_value(
+        np.array([p[:10].max() for p in probs]), np.array([g.w / height for g in pieces])))}
+    value.update({k: float(v) for k, v in zip(keys, _piece_value(
+        joined_probs[:, :10].max(axis=1), np.array([joined[k].w / height for k in keys])))})
+    best = [0.0] + [-np.inf] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - most), j):
+            if (i, j) in value and best[i] + value[(i, j)] > best[j]:
+                best[j], back[j] = best[i] + value[(i, j)], i
+    out, out_probs, j = [], [], n
+    lookup = dict(zip(keys, joined_probs))
+    while j:
+        i = back[j]
+        if j - i == 1:
+            out.append(pieces[i])
+            out_probs.append(probs[i])
+        else:
+            out.append(joined[(i, j)])
+            out_probs.append(lookup[(i, j)])
+        j = i
+    return out[::-1], out_probs[::-1]
+
+
 def segment_line(line: list[Glyph], score: Score, height: float | None = None) -> tuple[list[Glyph], np.ndarray]:
     """The digit glyphs of one line, left to right, and their class probabilities: broken strokes
     merged, separators dropped, touching digits split."""
@@ -281,4 +335,5 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
         else:
             out.append(g)
             out_probs.append(p)
+    out, out_probs = regroup(out, out_probs, height, score)
     return out, np.stack(out_probs)

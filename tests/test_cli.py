@@ -27,6 +27,9 @@ def digit_folder(tmp_path_factory, mnist_test):
         crop = 235 - Image.fromarray(ink).resize((size, size), Image.BILINEAR).__array__() * 0.8
         suffix = [".png", ".jpg", ".bmp"][i % 3]
         Image.fromarray(crop.clip(0, 255).astype(np.uint8)).save(folder / f"d{i:03d}{suffix}")
+    labels = pd.DataFrame({"file": [f"d{i:03d}{['.png', '.jpg', '.bmp'][i % 3]}" for i in range(200)],
+                           "label": mnist_test.labels[:200]})
+    labels.to_csv(folder / "labels.csv", index=False)
     return folder
 
 
@@ -83,3 +86,18 @@ def test_leading_zeros_survive_csv_and_xlsx(tmp_path):
 def test_bad_arguments_exit_2(tmp_path):
     run = run_cli("extract", tmp_path, "--layout", "diagonal", "-o", tmp_path / "x.csv")
     assert run.returncode == 2
+
+
+def test_evaluate_scores_a_labelled_folder_with_confusion_and_worst_mistakes(digit_folder, tmp_path):
+    import json
+
+    run = run_cli("evaluate", "--digits", digit_folder, "--worst", tmp_path / "worst.png", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["n"] == 200 and result["accuracy"] >= 0.97
+    confusion = np.array(result["confusion"])
+    assert confusion.sum() == 200 and np.trace(confusion) == round(result["accuracy"] * 200)
+    if result["accuracy"] < 1:
+        assert (tmp_path / "worst.png").stat().st_size > 0
+    text = run_cli("evaluate", "--digits", digit_folder)
+    assert "confusion" in text.stdout and "of 200 digits" in text.stdout

@@ -46,6 +46,7 @@ class FieldSpec:
     pattern: str = ""
     length: int = 0
     skip_left: float = 0.0  # share of the field's width holding printed marks (a currency sign)
+    closing: str = ""       # the mark writers end the value with, such as "/-" on Indian cheques
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def parse_template(data, where: str = "template") -> Template:
         if kind == "comb" and cells < 1:
             raise BadArgument(f"{where}: field {name}: a comb needs cells: N")
         fields.append(FieldSpec(name, (x, y, w, h), kind, cells, str(item.get("pattern", "DDMMYYYY" if kind == "date" else "")),
-                                int(item.get("length", 0)), float(item.get("skip_left", 0.0))))
+                                int(item.get("length", 0)), float(item.get("skip_left", 0.0)),
+                                str(item.get("closing", ""))))
     if len({f.name for f in fields}) != len(fields):
         raise BadArgument(f"{where}: field names must be unique")
     frame = data.get("frame")
@@ -118,6 +120,8 @@ def dump_template(template: Template) -> str:
             item["length"] = f.length
         if f.skip_left:
             item["skip_left"] = f.skip_left
+        if f.closing:
+            item["closing"] = f.closing
         data["fields"].append(item)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
