@@ -16,7 +16,7 @@ def main():
     draw = generate.stroke_digit_source()
     rows = []
     for number, suffix in enumerate([".png", ".jpg", ".pdf"], start=1):
-        page = generate.form_page(rng, draw, fields=8)
+        page = generate.form_page(rng, draw, fields=8, touching=0.0)
         image = generate.scan(page.image, rng, skew=1.5, jpeg=suffix == ".jpg", grain=0)
         name = f"form_{number}{suffix}"
         generate.save_page(image, ROOT / "samples" / "forms" / name)

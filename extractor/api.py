@@ -106,7 +106,8 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         digits = assemble.read_digits(found, probs)
         if not assemble.looks_like_number(digits, len(found)):
             continue
-        parts = assemble.split_at_gaps(digits, line_h)
+        parts = [run for run in assemble.split_at_gaps(digits, line_h)
+                 if np.median([d.h for d in run]) >= MIN_HANDWRITING * dpi]
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             strings.append(assemble.string_of(name, run))

@@ -140,9 +140,10 @@ def random_digits(rng: np.random.Generator, low: int = 1, high: int = 12) -> str
     return "".join(str(d) for d in rng.integers(0, 10, rng.integers(low, high + 1)))
 
 
-def form_page(rng: np.random.Generator, draw: Callable, fields: int = 12, size=LETTER) -> GeneratedPage:
+def form_page(rng: np.random.Generator, draw: Callable, fields: int = 12, size=LETTER,
+              touching: float = 0.2) -> GeneratedPage:
     """A form page: printed labels, then per field a box, a comb of cells, or a ruled line, each
-    holding a handwritten string of 1-12 digits."""
+    holding a handwritten string of 1-12 digits, neighbours touching with probability ``touching``."""
     w, h = size
     page = np.full((h, w), 255, np.uint8)
     cv2.putText(page, "SURVEY FORM - PLEASE WRITE NUMBERS IN THE BOXES", (150, 200),
@@ -165,7 +166,8 @@ def form_page(rng: np.random.Generator, draw: Callable, fields: int = 12, size=L
                 write_string(page, text[c], left + c * cell + cell // 4, base, digit_h, draw, rng, touching=0)
             box = (left, y, cell * len(text), base + 15 - y)
         else:
-            end = write_string(page, text, left + 30, base, digit_h, draw, rng, separators=kind == "line")
+            end = write_string(page, text, left + 30, base, digit_h, draw, rng, touching=touching,
+                               separators=kind == "line")
             if kind == "box":
                 cv2.rectangle(page, (left, y - 15), (max(left + 400, end[0] + end[2] + 40), base + 18), 0, 3)
             else:

@@ -22,7 +22,7 @@ def long_frame(rows: list[dict], details: bool = False) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=DETAIL_COLUMNS if details else LONG_COLUMNS)
     for column in TEXT_COLUMNS:
         if column in frame:
-            frame[column] = frame[column].fillna("").astype(str)
+            frame[column] = frame[column].astype(object).fillna("").astype(str)
     frame["page"] = frame["page"].fillna(0).astype(int)
     for column in ("x", "y", "width", "height"):
         frame[column] = frame[column].fillna(0).astype(int)

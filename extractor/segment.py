@@ -38,10 +38,14 @@ DASH_HEIGHT = 0.3
 #: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
 #: probabilities beats the unsplit glyph's by this factor per cut.
 CUT_COST = 1.0
+#: Joining pieces back saves this per piece: a join is taken when the whole is nearly as sure a
+#: digit as its pieces together (two sure digits never become one doubtful one).
+JOIN_COST = 0.3
 #: A piece wider than this share of the line height is unlikely to be one digit: its log score
 #: loses WIDE_COST for every line height of extra width.
 WIDE = 1.1
 WIDE_COST = 4.0
+TYPICAL_WIDE = 1.45
 #: A digit whose classifier confidence is below this, or whose "not a digit" probability is
 #: above it, is tried for splitting even when it is not wide.
 SURE = 0.9
@@ -209,7 +213,7 @@ def _cut_positions(mask: np.ndarray, height: float) -> list[int]:
 
 
 def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
-                max_digits: int = 8) -> tuple[list[Glyph], list[np.ndarray]]:
+                max_digits: int = 8, typical: float | None = None) -> tuple[list[Glyph], list[np.ndarray]]:
     """Split a glyph into the digits the classifier is surest of (possibly just itself, whose
     probabilities are ``whole``); returns the pieces and their probabilities."""
     mask = glyph.ink > 0
@@ -236,8 +240,8 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
         return [glyph], [whole]
     probs = score(np.stack([normalize_digit(p.astype(np.float32)) for p in candidates])[..., None])
     digit_p = probs[:, :10].max(axis=1)
-    widths = np.array([centres[j] - centres[i] for i, j in keys]) / height
-    value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths))}
+    widths = np.array([centres[j] - centres[i] for i, j in keys])
+    value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical))}
     # Best path from seam 0 to seam n-1 through allowed pieces.
     best = [-np.inf] * n
     back: list[int | None] = [None] * n
@@ -265,23 +269,41 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     return pieces, piece_probs
 
 
-def _piece_value(digit_p: np.ndarray, widths: np.ndarray) -> np.ndarray:
-    """Log score of pieces as digits: their best digit probability, less the cost of one cut and
-    the width prior."""
-    return np.log(np.clip(digit_p, 1e-6, 1.0)) - CUT_COST - WIDE_COST * np.maximum(0.0, widths - WIDE)
+def typical_width(glyphs: list[Glyph], height: float) -> float | None:
+    """The usual width of a digit on this line: the median width of its glyphs that are not 1s
+    (narrower than a third of the line height), when there are three or more."""
+    widths = [g.w for g in glyphs if g.w >= 0.35 * height]
+    return float(np.median(widths)) if len(widths) >= 3 else None
+
+
+def _piece_value(digit_p: np.ndarray, widths: np.ndarray, height: float, typical: float | None,
+                 cost: float = None) -> np.ndarray:
+    """Log score of pieces (``widths`` in pixels) as digits: their best digit probability, less the
+    cost of a piece, less the width prior: wider than WIDE line heights, or than TYPICAL_WIDE times
+    the line's usual digit, a piece is likely more than one digit."""
+    cost = CUT_COST if cost is None else cost
+    wide = np.maximum(0.0, widths / height - WIDE)
+    if typical:
+        wide = np.maximum(wide, np.maximum(0.0, widths / typical - TYPICAL_WIDE))
+    return np.log(np.clip(digit_p, 1e-6, 1.0)) - cost - WIDE_COST * wide
 
 
 def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: Score,
-            most: int = 3) -> tuple[list[Glyph], list[np.ndarray]]:
+            most: int = 3, typical: float | None = None) -> tuple[list[Glyph], list[np.ndarray]]:
     """Join neighbouring pieces back into one digit where the classifier is surer of the whole:
     the flag of a 5 or a 1 that the pen lifted from, a stroke the scan broke, a digit cut in two.
-    Runs of up to ``most`` pieces, no wider than one digit, are tried; the best grouping wins."""
+    Runs of up to ``most`` pieces, no wider than one digit and holding at most one sure digit, are
+    tried; the best grouping wins."""
     n = len(pieces)
     if n < 2:
         return pieces, probs
+    # Only doubtful pieces are joined: a run may hold at most one sure, full-height digit.
+    strong = [p[:10].max() >= SURE and g.h >= 0.7 * height for g, p in zip(pieces, probs)]
     joined: dict[tuple[int, int], Glyph] = {}
     for i in range(n):
         for j in range(i + 2, min(n, i + most) + 1):
+            if sum(strong[i:j]) > 1:
+                continue
             g = union(pieces[i:j])
             if g.w <= MAX_PIECE * height and g.h <= 1.5 * height:
                 joined[(i, j)] = g
@@ -290,9 +312,9 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
     keys = list(joined)
     joined_probs = score(np.stack([normalize_digit(joined[k].ink) for k in keys])[..., None])
     value = {(i, i + 1): float(v) for i, v in enumerate(_piece_value(
-        np.array([p[:10].max() for p in probs]), np.array([g.w / height for g in pieces])))}
+        np.array([p[:10].max() for p in probs]), np.array([g.w for g in pieces], float), height, typical, JOIN_COST))}
     value.update({k: float(v) for k, v in zip(keys, _piece_value(
-        joined_probs[:, :10].max(axis=1), np.array([joined[k].w / height for k in keys])))})
+        joined_probs[:, :10].max(axis=1), np.array([joined[k].w for k in keys], float), height, typical, JOIN_COST))})
     best = [0.0] + [-np.inf] * n
     back = [0] * (n + 1)
     for j in range(1, n + 1):
@@ -324,16 +346,18 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
     if not glyphs:
         return [], np.zeros((0, 11), np.float32)
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
+    typical = typical_width(glyphs, height)
     out: list[Glyph] = []
     out_probs: list[np.ndarray] = []
     for g, p in zip(glyphs, probs):
         doubtful = p[:10].max() < SURE or p[10] > 1 - SURE
-        if g.w > SPLIT_WIDTH * height or (doubtful and g.w > 0.45 * height):
-            pieces, piece_probs = split_glyph(g, height, score, p)
+        wide = g.w > SPLIT_WIDTH * height or (typical is not None and g.w > TYPICAL_WIDE * typical)
+        if wide or (doubtful and g.w > 0.45 * height):
+            pieces, piece_probs = split_glyph(g, height, score, p, typical=typical)
             out.extend(pieces)
             out_probs.extend(piece_probs)
         else:
             out.append(g)
             out_probs.append(p)
-    out, out_probs = regroup(out, out_probs, height, score)
+    out, out_probs = regroup(out, out_probs, height, score, typical=typical)
     return out, np.stack(out_probs)

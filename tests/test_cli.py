@@ -24,7 +24,7 @@ def digit_folder(tmp_path_factory, mnist_test):
     for i in range(200):
         ink = mnist_test.images[i].astype(np.float32)
         size = int(rng.integers(28, 120))
-        crop = 235 - Image.fromarray(ink).resize((size, size), Image.BILINEAR).__array__() * 0.8
+        crop = 235 - np.asarray(Image.fromarray(ink).resize((size, size), Image.BILINEAR)) * 0.8
         suffix = [".png", ".jpg", ".bmp"][i % 3]
         Image.fromarray(crop.clip(0, 255).astype(np.uint8)).save(folder / f"d{i:03d}{suffix}")
     labels = pd.DataFrame({"file": [f"d{i:03d}{['.png', '.jpg', '.bmp'][i % 3]}" for i in range(200)],
