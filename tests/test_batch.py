@@ -77,3 +77,23 @@ def test_a_dask_cluster_gives_the_same_rows_as_a_local_run(pages, classifier):
         with Client(cluster) as client:
             distributed = api.extract(some, scheduler=client)
     assert local.equals(distributed)
+
+
+def test_a_file_that_disappears_mid_run_becomes_an_error_row(pages, tmp_path, classifier):
+    import shutil
+
+    from extractor import api, batch
+    from extractor.pages import find_inputs
+
+    folder = tmp_path / "going"
+    folder.mkdir()
+    for name in ["page_00.png", "page_01.png"]:
+        shutil.copy(pages / name, folder / name)
+    units, failed = batch.plan(find_inputs([folder]))
+    (folder / "page_01.png").unlink()  # gone after it was listed, before it was read
+    options = api.Options()
+    rows = [row for _, rows in batch.run(units, options, workers=1, classify=classifier) for row in rows]
+    assert not failed
+    assert [r["error"] for r in rows if r["source"] == "page_01.png"] == [
+        "file not found (it may have been moved or deleted during the run)"]
+    assert any(r["text"] for r in rows if r["source"] == "page_00.png")

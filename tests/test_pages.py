@@ -53,7 +53,24 @@ def huge_png_header(width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + chunk(b"IEND", b"")
 
 
+def encrypted_pdf():
+    """A one-page PDF whose trailer says it is encrypted with a password we do not have."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+            b"<< /Filter /Standard /V 1 /R 2 /O <" + b"00" * 32 + b"> /U <" + b"11" * 32 + b"> /P -4 >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += (b"trailer\n<< /Size 5 /Root 1 0 R /Encrypt 4 0 R /ID [<" + b"ab" * 16 + b"> <" + b"ab" * 16
+            + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out
+
+
 @pytest.mark.parametrize("name, content, message", [
+    ("locked.pdf", encrypted_pdf(), "encrypted"),
     ("empty.png", b"", "empty file"),
     ("text.png", b"hello, I am not an image\n", "not an image"),
     ("truncated.png", None, "corrupt or truncated"),
