@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import assemble, batch, clean, layout, segment
 from .errors import BadArgument
-from .model import load_model, probabilities
+from .model import compiled, load_model, probabilities
 from .normalize import normalize_gray_crop
 from .pages import DEFAULT_DPI, Page, find_inputs
 from .records import long_frame
@@ -47,9 +47,10 @@ class Classifier:
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None):
         self.model = load_model(model_path, threads=threads)
+        self.graph = compiled(self.model)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return probabilities(self.model, batch)
+        return probabilities(self.graph, batch)
 
 
 def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemble.DigitString:

@@ -98,14 +98,24 @@ def load_model(path: str | os.PathLike | None = None, threads: int | None = None
     return tf.keras.models.load_model(path, compile=False)
 
 
+def compiled(model):
+    """The model as one compiled graph for any batch size: segmentation calls it many times with
+    small batches, where Keras's per-call overhead would dominate."""
+    tf = quiet_tensorflow()
+    return tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                       input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+
+
 def probabilities(model, batch: np.ndarray) -> np.ndarray:
-    """(n, 11) class probabilities for a (n, 28, 28, 1) batch, run in large chunks."""
+    """(n, 11) class probabilities for a (n, 28, 28, 1) batch, run in large chunks. ``model`` is a
+    Keras model or its :func:`compiled` form."""
     if len(batch) == 0:
         return np.zeros((0, CLASSES), np.float32)
     out = []
+    batch = np.asarray(batch, np.float32)
     for start in range(0, len(batch), BATCH):
         chunk = batch[start: start + BATCH]
-        out.append(np.asarray(model(chunk, training=False)))
+        out.append(np.asarray(model(chunk) if not hasattr(model, "layers") else model(chunk, training=False)))
     return np.concatenate(out).astype(np.float32)
 
 

@@ -185,12 +185,15 @@ def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
     cost += (np.abs(np.arange(lo, hi + 1) - column) / max(1, band))[None, :] * 0.5
     total = cost.copy()
     step = np.zeros(cost.shape, np.int8)
+    options = np.full((3, cost.shape[1]), np.inf, np.float32)  # from the left, above, the right
+    columns = np.arange(cost.shape[1])
     for y in range(1, h):
         prev = total[y - 1]
-        left = np.r_[np.inf, prev[:-1]]
-        right = np.r_[prev[1:], np.inf]
-        choice = np.argmin(np.vstack([left, prev, right]), axis=0)
-        total[y] += np.choose(choice, [left, prev, right])
+        options[0, 1:] = prev[:-1]
+        options[1] = prev
+        options[2, :-1] = prev[1:]
+        choice = options.argmin(axis=0)
+        total[y] += options[choice, columns]
         step[y] = choice - 1
     x = int(np.argmin(total[-1]))
     path = np.empty(h, np.int32)
