@@ -116,10 +116,13 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
 
 
 def read_digit_image(image: np.ndarray, classify) -> assemble.DigitString:
-    """An image that is one digit: its whole area normalized and read."""
-    probs = classify(normalize_gray_crop(image)[None, :, :, None])[0]
-    value = int(np.argmax(probs[:10]))
+    """An image that is one digit: its whole area normalized and read; nothing when it holds no ink."""
+    crop = normalize_gray_crop(image)
     h, w = image.shape[:2]
+    if not crop.any():
+        return assemble.string_of("digit", [], (0, 0, w, h))
+    probs = classify(crop[None, :, :, None])[0]
+    value = int(np.argmax(probs[:10]))
     digit = assemble.Digit(value, float(probs[value]), 0, 0, w, h)
     return assemble.string_of("digit", [digit])
 

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ from PIL import Image
 from extractor.records import LONG_COLUMNS, read_csv
 
 from conftest import ROOT
+from test_pages import encrypted_pdf, huge_png_header
 
 
 def run_cli(*args, cwd=ROOT):
@@ -59,17 +61,28 @@ def test_bad_inputs_each_get_an_error_row_and_the_batch_goes_on(digit_folder, tm
     Image.new("L", (1, 1)).save(folder / "dot.png")
     (folder / "dir.png").mkdir()
     (folder / "bad\udcffname.png").write_bytes(b"\x00\x01")
+    (folder / "locked.pdf").write_bytes(encrypted_pdf())
+    (folder / "huge.png").write_bytes(huge_png_header(20000, 10000))
+    os.symlink(folder, folder / "loop")
+    deep = np.asarray(Image.open(digit_folder / "d000.png"), np.uint16) * 257
+    Image.fromarray(deep).save(folder / "deep.png")                       # 16-bit grey
+    Image.open(digit_folder / "d003.png").convert("RGBA").save(folder / "alpha.png")
+    Image.new("L", (400, 300), 255).save(folder / "blank.png")            # nothing written
     out = tmp_path / "out.csv"
     run = run_cli("extract", folder, "--layout", "digit", "-o", out, "--xlsx", tmp_path / "out.xlsx")
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     table = read_csv(out)
-    assert len(table) == 8
+    assert len(table) == 13  # every input, once
     errors = table[table["error"] != ""]
-    assert len(errors) == 6
+    assert len(errors) == 8
     assert all("\n" not in e for e in errors["error"])
+    read = dict(zip(table["source"], table["text"]))
+    assert read["deep.png"] != "" and read["alpha.png"] != "" and read["d000.png"] != ""
+    assert "encrypted" in table.set_index("source").loc["locked.pdf", "error"]
+    assert "megapixels" in table.set_index("source").loc["huge.png", "error"]
     xlsx = pd.read_excel(tmp_path / "out.xlsx", dtype=str)
-    assert len(xlsx) == 8
+    assert len(xlsx) == 13
 
 
 def test_leading_zeros_survive_csv_and_xlsx(tmp_path):
