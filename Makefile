@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test bench install system-deps model clean
+.PHONY: run test bench install system-deps browser-deps screenshots model clean
 
 # Debian packages: python3-venv (to make .venv) and poppler-utils (pdftoppm, for PDFs).
 # Installed with apt-get when running as root; otherwise the missing package is named.
@@ -19,6 +19,19 @@ system-deps:
 	  else \
 	    echo "extractor needs the Debian packages:$$missing (sudo apt-get install$$missing)"; \
 	    case "$$missing" in *python3-venv*) exit 1;; esac; \
+	  fi; \
+	fi
+
+# Debian's chromium and chromium-driver, for the end-to-end browser test of the web app.
+browser-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "the browser test needs the Debian packages:$$missing (sudo apt-get install$$missing)"; \
 	  fi; \
 	fi
 
@@ -37,8 +50,12 @@ run: install
 	status=$$?; [ $$status -le 1 ] || exit $$status
 	-$(BIN)/python bench/compare.py results.csv samples/expected.csv
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest -q
+
+# The web app's screenshots in docs/, taken by the browser test.
+screenshots: install browser-deps
+	EXTRACTOR_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_browser.py
 
 # Accuracy on every dev set and generated pages, throughput, and Tesseract beside it: bench/results.md.
 bench: install

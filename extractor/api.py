@@ -29,6 +29,9 @@ ASSUMED_DPI = 300
 MIN_HANDWRITING = 0.12
 #: In a field crop, the digits are taken to be about this share of the crop's height at first.
 FIELD_DIGIT_SHARE = 0.6
+#: A field taller than this (pixels) is read from a copy scaled down to it: a digit hundreds of pixels
+#: high has nothing more to tell, and a whole page sent as one field is still read in a second.
+FIELD_MAX_HEIGHT = 600
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class Classifier:
 def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemble.DigitString:
     """One string from an image that holds one field (a cropped amount, a box's inside)."""
     gray = clean.grayscale(image)
+    if gray.shape[0] > FIELD_MAX_HEIGHT:
+        scale = FIELD_MAX_HEIGHT / gray.shape[0]
+        small = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), FIELD_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
+        return assemble.rescaled(read_field_image(small, classify, name), gray.shape[0] / FIELD_MAX_HEIGHT)
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
     glyphs = segment.components(page.ink, guess)
@@ -123,7 +130,7 @@ def read_digit_image(image: np.ndarray, classify) -> assemble.DigitString:
         return assemble.string_of("digit", [], (0, 0, w, h))
     probs = classify(crop[None, :, :, None])[0]
     value = int(np.argmax(probs[:10]))
-    digit = assemble.Digit(value, float(probs[value]), 0, 0, w, h)
+    digit = assemble.Digit(value, float(probs[value]), 0, 0, w, h, assemble.top_readings(probs))
     return assemble.string_of("digit", [digit])
 
 
@@ -244,7 +251,12 @@ def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path,
                         0.5 * scale, (200, 120, 0), max(1, int(scale)))
         cv2.putText(canvas, f"{s.text or '-'} {s.confidence:.2f}", (s.x, max(12, s.y - 4)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour, max(1, int(1.5 * scale)))
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", page.source).strip("._") or "page"
-    path = folder / f"{name}_p{page.number}.png"
+    path = annotation_path(folder, page.source, page.number)
     cv2.imwrite(str(path), canvas)
     return path
+
+
+def annotation_path(folder: Path, source: str, number: int) -> Path:
+    """Where ``--annotate`` draws page ``number`` of the input named ``source``."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("._") or "page"
+    return Path(folder) / f"{name}_p{number}.png"

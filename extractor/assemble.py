@@ -33,6 +33,8 @@ class Digit:
     y: int
     w: int
     h: int
+    #: The likeliest readings, best first, as (digit, probability): for a person choosing between them.
+    top: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def rescaled(string: DigitString, factor: float) -> DigitString:
     def box(x, y, w, h):
         return int(round(x * factor)), int(round(y * factor)), int(round(w * factor)), int(round(h * factor))
 
-    digits = tuple(Digit(d.value, d.confidence, *box(d.x, d.y, d.w, d.h)) for d in string.digits)
+    digits = tuple(Digit(d.value, d.confidence, *box(d.x, d.y, d.w, d.h), d.top) for d in string.digits)
     return DigitString(string.field, string.text, string.confidence, *box(string.x, string.y, string.w, string.h), digits)
 
 
@@ -68,8 +70,14 @@ def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
         if p[NOT_A_DIGIT] > REJECT_ABOVE:
             continue
         value = int(np.argmax(p[:10]))
-        digits.append(Digit(value, float(p[value]), g.x, g.y, g.w, g.h))
+        digits.append(Digit(value, float(p[value]), g.x, g.y, g.w, g.h, top_readings(p)))
     return digits
+
+
+def top_readings(probs: np.ndarray, count: int = 3) -> tuple[tuple[int, float], ...]:
+    """The ``count`` likeliest digits of one glyph's probabilities, best first."""
+    best = np.argsort(probs[:10])[::-1][:count]
+    return tuple((int(d), float(probs[d])) for d in best)
 
 
 def string_of(field: str, digits: list[Digit], box: tuple[int, int, int, int] | None = None) -> DigitString:

@@ -1,4 +1,4 @@
-"""The ``extractor`` command: thin click commands over api.py, train.py and evaluate.py."""
+"""The ``extractor`` command: thin click commands over api.py, train.py, evaluate.py and web/."""
 
 from __future__ import annotations
 
@@ -183,6 +183,25 @@ def template_init(ctx, image, output, annotate, dpi):
         _fail(exc, ctx.obj["debug"])
     Path(output).write_text(dump_template(made))
     click.echo(f"{len(made.fields)} fields found -> {output}", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder for the database, uploads and secret key (default: $EXTRACTOR_WEB_DIR or ~/.local/share/extractor/web).")
+@click.option("--max-upload-mb", default=25, show_default=True, type=click.FloatRange(0.1, 2048),
+              help="Largest upload accepted, all files together.")
+def serve(host, port, data_dir, max_upload_mb):
+    """Run the web app: sign up, upload scans and see their digits, draw numbers, keep a history.
+    Set DATABASE_URL for PostgreSQL instead of SQLite."""
+    from .web import create_app
+
+    app = create_app({"DATA_DIR": data_dir, "MAX_UPLOAD_MB": max_upload_mb})
+    from waitress import serve as serve_wsgi
+
+    click.echo(f"extractor web app on http://{host}:{port}/ (data in {app.config['DATA_DIR']}); Ctrl-C stops it", err=True)
+    serve_wsgi(app, host=host, port=port, threads=4, max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 65536)
 
 
 if __name__ == "__main__":

@@ -83,15 +83,18 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 
 def write_xlsx(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a table as XLSX, text columns as text cells (so 007 stays 007), atomically."""
-    def write(tmp):
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name="digits")
-            sheet = writer.sheets["digits"]
-            for col, name in enumerate(frame.columns, start=1):
-                if frame[name].dtype == object:
-                    for row in range(2, len(frame) + 2):
-                        sheet.cell(row=row, column=col).number_format = "@"
-    _atomic(Path(path), write)
+    _atomic(Path(path), lambda tmp: xlsx_to(frame, tmp))
+
+
+def xlsx_to(frame: pd.DataFrame, target) -> None:
+    """Write a table as XLSX to a path or a binary file object, text columns as text cells."""
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name="digits")
+        sheet = writer.sheets["digits"]
+        for col, name in enumerate(frame.columns, start=1):
+            if not pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]):
+                for row in range(2, len(frame) + 2):
+                    sheet.cell(row=row, column=col).number_format = "@"
 
 
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
