@@ -46,9 +46,11 @@ def align(template: Template, rules: np.ndarray) -> tuple[float, float, float, f
     return sx * w, sy * h, (px0 - tx0 * sx) * w, (py0 - ty0 * sy) * h
 
 
-def place(spec: FieldSpec, mapping, boxes: list[layout.Field], shape) -> tuple[int, int, int, int]:
+def place(spec: FieldSpec, mapping, boxes: list[layout.Field], shape, rules: np.ndarray | None = None
+          ) -> tuple[int, int, int, int]:
     """Where a field is on the page: the printed boxes lying in its expected place, joined, or the
-    expected place itself when there are none."""
+    expected place itself when there are none. A comb whose cells were found only in part (writing
+    over a wall hides a cell) is followed along its printed top and bottom rules to its full length."""
     sx, sy, dx, dy = mapping
     x, y, w, h = spec.box
     ex0, ey0, ex1, ey1 = x * sx + dx, y * sy + dy, (x + w) * sx + dx, (y + h) * sy + dy
@@ -63,10 +65,36 @@ def place(spec: FieldSpec, mapping, boxes: list[layout.Field], shape) -> tuple[i
         y0 = min(b.y for b in inside)
         x1 = max(b.x + b.w for b in inside)
         y1 = max(b.y + b.h for b in inside)
+        if spec.cells > 1 and rules is not None:
+            x0, x1 = along_comb_rules(rules, x0, y0, x1, y1, int(ex0), int(ex1))
         return x0, y0, x1 - x0, y1 - y0
     H, W = shape
     x0, y0 = max(0, int(ex0)), max(0, int(ey0))
     return x0, y0, max(1, min(W, int(ex1)) - x0), max(1, min(H, int(ey1)) - y0)
+
+
+def along_comb_rules(rules: np.ndarray, x0: int, y0: int, x1: int, y1: int, lo: int, hi: int) -> tuple[int, int]:
+    """The left and right ends of the horizontal rules just above and below a run of found cells,
+    kept within ``lo``..``hi`` (the field's expected place, widened by a cell): the comb's real extent."""
+    margin = max(2, (y1 - y0) // 4)
+    lo, hi = max(0, lo - (y1 - y0)), min(rules.shape[1], hi + (y1 - y0))
+    best = (x0, x1)
+    for band in (rules[max(0, y0 - margin): y0 + margin, lo:hi], rules[max(0, y1 - margin): y1 + margin, lo:hi]):
+        if band.size == 0:
+            continue
+        row = band.any(axis=0)
+        row = cv2.morphologyEx(row.astype(np.uint8)[None, :], cv2.MORPH_CLOSE,
+                               np.ones((1, max(3, margin)), np.uint8))[0].astype(bool)
+        start, end = x0 - lo, x1 - 1 - lo
+        if not (0 <= start < row.size and 0 <= end < row.size and row[start:end + 1].mean() > 0.9):
+            continue
+        while start > 0 and row[start - 1]:
+            start -= 1
+        while end < row.size - 1 and row[end + 1]:
+            end += 1
+        if end + lo + 1 - (start + lo) > best[1] - best[0]:
+            best = (start + lo, end + lo + 1)
+    return best
 
 
 def cell_walls_removed(ink: np.ndarray, rect) -> np.ndarray:
@@ -80,7 +108,8 @@ def cell_walls_removed(ink: np.ndarray, rect) -> np.ndarray:
     return clean.remove_rules(crop, walls, h)
 
 
-def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float) -> FieldReading:
+def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
+               rules: np.ndarray | None = None) -> FieldReading:
     """Read one field from the page's ink (rules removed) at ``rect``: the glyphs whose centres lie
     in it, on its main line; a comb or date one digit per cell."""
     x, y, w, h = rect
@@ -100,6 +129,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float) 
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
         found, probs = segment.segment_line(main, classify)
+        if spec.sign_left:
+            found, probs = after_sign(found, probs, x, x + spec.sign_left * w, height, sign_wall(rules, rect, spec, height))
         if spec.closing:
             found, probs = before_closing(found, probs)
         digits = assemble.read_digits(found, probs)
@@ -110,16 +141,55 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float) 
     return FieldReading(spec, string, check(spec, string.text, found_count))
 
 
+def sign_wall(rules: np.ndarray | None, rect, spec: FieldSpec, height: float) -> int | None:
+    """The printed wall between the sign and the writing, where the sign has a box of its own: the
+    rightmost vertical rule in the sign's share of the field, or None."""
+    if rules is None:
+        return None
+    x, y, w, h = rect
+    band = rules[y: y + h, x: x + int(spec.sign_left * w)]
+    if band.size == 0:
+        return None
+    tall = cv2.morphologyEx(band.astype(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(1.2 * height)))))
+    columns = np.flatnonzero(tall.any(axis=0))
+    return int(x + columns[-1]) if columns.size else None
+
+
+def after_sign(found, probs, left: int, limit: float, height: float, wall: int | None = None):
+    """The glyphs after the printed sign at a field's left (the rupee sign before an amount): all of
+    them when the field is a printed box's inside (the sign stands outside); those right of the
+    sign's own box wall when one stands in the field with room for a sign (or a glyph) left of it;
+    else the first glyph of a digit's size that starts left of ``limit`` is the sign, and specks
+    before it go too."""
+    if wall is not None and wall - left <= 0.25 * height:
+        return found, probs  # the field is the inside of a printed box: the sign stands outside it
+    if wall is not None and (wall - left > 1.5 * height
+                             or any(g.x + g.w / 2 < wall and g.h >= 0.5 * height for g in found)):
+        keep = [i for i, g in enumerate(found) if g.x + g.w / 2 > wall]
+        return [found[i] for i in keep], probs[keep]
+    for i, g in enumerate(found):
+        if g.x >= limit:
+            break
+        if g.h >= 0.5 * height:
+            return found[i + 1:], probs[i + 1:]
+    return found, probs
+
+
 def before_closing(found, probs):
-    """An amount's glyphs before the "/-" its writer closed it with (a detached dash is already
-    dropped as a separator): a final thin stroke, or a stroke with the dash grown from its side."""
+    """An amount's glyphs before the "/-" its writer closed it with: trailing dashes (flat glyphs),
+    then the stroke before them, when it is thin, has the dash grown from its side, or stands
+    clearly taller than the digits (a slash is drawn across the line, not on it)."""
+    while found and found[-1].w > 1.5 * found[-1].h and len(found) > 1:
+        found, probs = found[:-1], probs[:-1]
     if not found:
         return found, probs
     g = found[-1]
     right = g.ink[:, int(0.4 * g.w):]
     rows = np.flatnonzero(right.any(axis=1))
     dash_attached = g.w > 0.5 * g.h and rows.size > 0 and rows[-1] - rows[0] + 1 < 0.3 * g.h
-    if g.w < 0.5 * g.h or dash_attached:
+    taller = len(found) >= 3 and g.h > 1.35 * np.median([d.h for d in found[:-1]])
+    if g.w < 0.5 * g.h or dash_attached or taller:
         return found[:-1], probs[:-1]
     return found, probs
 
@@ -181,7 +251,7 @@ def read_template_page(image: np.ndarray, dpi: float, template: Template, classi
     boxes = layout.find_boxes(page.rules, height)
     readings = []
     for spec in template.fields:
-        rect = place(spec, mapping, boxes, page.ink.shape)
-        reading = read_field(spec, rect, page.ink, classify, height)
+        rect = place(spec, mapping, boxes, page.ink.shape, page.rules)
+        reading = read_field(spec, rect, page.ink, classify, height, page.rules)
         readings.append(FieldReading(spec, assemble.rescaled(reading.string, 1 / scale), reading.review_reason))
     return readings

@@ -56,14 +56,15 @@ def find_boxes(rules: np.ndarray, digit_height: float) -> list[Field]:
 
 
 def _join_cells(boxes: list[tuple[int, int, int, int]], digit_height: float) -> list[tuple[int, int, int, int, int]]:
-    """Join boxes side by side with the same top and bottom and a thin wall between: comb cells."""
+    """Join boxes side by side with the same top and bottom and a thin wall between (or none, where
+    a one-pixel wall was drawn thinner than the scan keeps): comb cells."""
     joined: list[list[int]] = []
     for x, y, w, h in sorted(boxes, key=lambda b: (b[0], b[1])):
         for j in joined:
             jx, jy, jw, jh, cells = j
             same_row = abs(jy - y) < 0.2 * h and abs((jy + jh) - (y + h)) < 0.2 * h
             wall = x - (jx + jw)
-            if same_row and 0 <= wall < 0.25 * digit_height and w < 1.5 * h:
+            if same_row and -0.1 * digit_height <= wall < 0.25 * digit_height and w < 1.5 * h:
                 j[2] = x + w - jx
                 j[3] = max(jy + jh, y + h) - jy
                 j[4] = cells + 1

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -100,3 +101,21 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
     read = dict(zip(frame["field"], frame["text"]))
     right = sum(read[f"digits_{i}"] == text for i, text in enumerate(truth["digit_fields_reading_order"], start=1))
     assert right >= 24
+
+
+@pytest.mark.skipif(not (REAL / "cheques" / "truth.csv").is_file(), reason="real cheques not present")
+def test_cts2010_reads_real_cheques_across_banks(tmp_path):
+    """The built-in cheque template on 28 real cheques of 4 banks: one wide row each, the rupee sign
+    and the closing "/-" left out of the amount. Floors are today's levels (date 19, amount 11 of 28)
+    less a little; bench/results.md has the rates."""
+    out = tmp_path / "cheques.csv"
+    run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(REAL / "cheques"), "--template", "cts2010",
+                          "-o", str(out), "--workers", "2"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    truth = pd.read_csv(REAL / "cheques" / "truth.csv", dtype=str).set_index("image")
+    assert sorted(table.source) == sorted(truth.index)
+    dates = sum(truth.loc[r.source, "date"] == r.date for r in table.itertuples())
+    amounts = sum(truth.loc[r.source, "amount_digits"] == r.amount for r in table.itertuples())
+    assert dates >= 17 and amounts >= 9, (dates, amounts)
+    assert all(r.needs_review == "True" for r in table.itertuples() if "date" in r.review_reason)

@@ -47,6 +47,7 @@ class FieldSpec:
     length: int = 0
     skip_left: float = 0.0  # share of the field's width holding printed marks (a currency sign)
     closing: str = ""       # the mark writers end the value with, such as "/-" on Indian cheques
+    sign_left: float = 0.0  # a printed sign (a currency symbol) starts in this share of the width: dropped
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def parse_template(data, where: str = "template") -> Template:
             raise BadArgument(f"{where}: field {name}: a comb needs cells: N")
         fields.append(FieldSpec(name, (x, y, w, h), kind, cells, str(item.get("pattern", "DDMMYYYY" if kind == "date" else "")),
                                 int(item.get("length", 0)), float(item.get("skip_left", 0.0)),
-                                str(item.get("closing", ""))))
+                                str(item.get("closing", "")), float(item.get("sign_left", 0.0))))
     if len({f.name for f in fields}) != len(fields):
         raise BadArgument(f"{where}: field names must be unique")
     frame = data.get("frame")
@@ -122,6 +123,8 @@ def dump_template(template: Template) -> str:
             item["skip_left"] = f.skip_left
         if f.closing:
             item["closing"] = f.closing
+        if f.sign_left:
+            item["sign_left"] = f.sign_left
         data["fields"].append(item)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
