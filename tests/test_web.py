@@ -2,6 +2,7 @@
 
 import base64
 import io
+import os
 import re
 
 import cv2
@@ -16,11 +17,19 @@ PASSWORD = "correct horse 9"
 
 
 @pytest.fixture()
-def app(tmp_path, classifier):
-    from extractor.web import create_app
+def app(tmp_path, classifier, monkeypatch):
+    """A fresh app on SQLite in a temporary folder, or on the database at $EXTRACTOR_TEST_DATABASE_URL
+    (PostgreSQL, say), whose tables are dropped after each test."""
+    from extractor.web import create_app, store
 
-    return create_app({"DATA_DIR": str(tmp_path / "web"), "CLASSIFIER": classifier, "TESTING": True,
+    url = os.environ.get("EXTRACTOR_TEST_DATABASE_URL")
+    if url:
+        monkeypatch.setenv("DATABASE_URL", url)
+    made = create_app({"DATA_DIR": str(tmp_path / "web"), "CLASSIFIER": classifier, "TESTING": True,
                        "MAX_UPLOAD_MB": 5})
+    yield made
+    if url:
+        store.metadata.drop_all(made.extensions["extractor.db"])
 
 
 def token(client, url="/login"):
