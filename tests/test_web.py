@@ -207,3 +207,25 @@ def test_drawing_is_read_with_top_three(app, mnist_test):
     assert "drawing" in history and labels in history
     junk = client.post("/draw/read", json={"image": "data:image/png;base64,AAAA"}, headers={"X-CSRFToken": token(client, "/draw")})
     assert junk.status_code == 400
+
+
+def test_a_file_that_cannot_be_read_is_an_error_row(app, monkeypatch):
+    from extractor import api
+    from extractor.errors import MissingDependency
+
+    client = app.test_client()
+    signup(client)
+    corrupt = upload(client, ("broken.pdf", b"%PDF-1.4\nnot really a pdf\n"))
+    assert corrupt.status_code == 302
+    page = client.get(corrupt.headers["Location"]).get_data(as_text=True)
+    assert 'class="error"' in page and "broken.pdf" in page
+
+    def no_poppler(*args, **kwargs):
+        raise MissingDependency("PDF pages need poppler's pdftoppm: apt-get install poppler-utils")
+
+    monkeypatch.setattr(api, "extract", no_poppler)
+    response = upload(client, ("scan.pdf", (SAMPLES / "form_3.pdf").read_bytes()))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "poppler-utils" in page
+    table = pd.read_csv(io.BytesIO(client.get("/history.csv").data), dtype=str, keep_default_na=False)
+    assert sorted(table.file) == ["broken.pdf", "scan.pdf"] and (table.error != "").all()

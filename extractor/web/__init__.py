@@ -30,7 +30,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import api
-from ..records import xlsx_to
+from ..errors import ExtractorError
+from ..records import error_row, xlsx_to
 from . import store
 
 #: What an upload may be, told by its first bytes, never by its name: (magic, kind, extension).
@@ -135,8 +136,11 @@ def read_upload(path: Path, read_as: str, pages_dir: Path) -> list[dict]:
     """The long rows of one stored file, its pages annotated into ``pages_dir``."""
     classify, lock = _reading()
     options = {"template": "cts2010"} if read_as == "cts2010" else {"layout": read_as}
-    with lock:
-        table = api.extract([path], classify=classify, annotate=str(pages_dir), workers=1, **options)
+    try:
+        with lock:
+            table = api.extract([path], classify=classify, annotate=str(pages_dir), workers=1, **options)
+    except ExtractorError as exc:  # e.g. poppler missing for a PDF: the file gets an error row
+        return [error_row(path.name, str(exc), 1)]
     return table.to_dict("records")
 
 
