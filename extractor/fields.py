@@ -16,6 +16,8 @@ from .templates import FieldSpec, Template, rules_frame
 MAX_SCALE_CHANGE = 0.25
 #: A detected box belongs to a field when at least this share of it lies in the field's place.
 SNAP_SHARE = 0.6
+#: In a comb of known cells, a wall stands within this share of a cell's width of where it should.
+WALL_NEAR = 0.2
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,19 @@ def along_comb_rules(rules: np.ndarray, x0: int, y0: int, x1: int, y1: int, lo: 
     return best
 
 
-def cell_walls_removed(ink: np.ndarray, rect) -> np.ndarray:
+def cell_walls_removed(ink: np.ndarray, rect, cells: int = 0) -> np.ndarray:
     """The ink of a comb field with the walls between its cells taken out (vertical runs most of
-    the field's height), strokes that cross them kept."""
+    the field's height, where the ``cells`` walls stand when their number is known, so that a
+    written 1 is not taken for one), strokes that cross them kept."""
     x, y, w, h = rect
     crop = ink[y: y + h, x: x + w]
     run = max(5, int(0.7 * h))
     walls = cv2.morphologyEx(crop.astype(np.uint8), cv2.MORPH_OPEN,
                              cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))).astype(bool)
+    if cells > 1:
+        pitch = w / cells
+        near = np.abs((np.arange(w) + pitch / 2) % pitch - pitch / 2) <= WALL_NEAR * pitch
+        walls &= near[None, :]
     return clean.remove_rules(crop, walls, h)
 
 
@@ -120,7 +127,7 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     if spec.kind in ("comb", "date") and spec.cells:
         crop = crop.copy()
         inner = (x - x0, y - y0, w, h)
-        crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner)
+        crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner, spec.cells)
     left = x + spec.skip_left * w
     glyphs = [g for g in segment.components(crop, height, offset=(x0, y0))
               if left <= g.x + g.w / 2 < x + w and y <= g.y + g.h / 2 < y + h]
