@@ -10,6 +10,7 @@ import numpy as np
 
 from . import assemble, clean, layout, segment
 from .errors import InputError
+from .model import NOT_A_DIGIT
 from .templates import FieldSpec, Template, rules_frame
 
 #: A page's rule frame may be shifted and scaled this much against the template's and still fit.
@@ -142,8 +143,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
             found, probs = before_closing(found, probs)
         digits = assemble.read_digits(found, probs)
         found_count = len(found)
-    if spec.kind in ("comb", "date") and spec.cells:
-        digits = one_per_cell(digits, x, w, spec.cells)
+        if spec.kind in ("comb", "date") and spec.cells:
+            digits = one_per_cell(digits, x, w, spec.cells, fallback=cell_fallbacks(found, probs, height))
     string = assemble.string_of(spec.name, digits, rect)
     return FieldReading(spec, string, check(spec, string.text, found_count))
 
@@ -201,13 +202,31 @@ def before_closing(found, probs):
     return found, probs
 
 
-def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int) -> list[assemble.Digit]:
-    """Digits of a comb, at most one per cell (the surest), in cell order."""
+def cell_fallbacks(found, probs, height: float) -> list[assemble.Digit]:
+    """Glyphs of a digit's height that the classifier rejected, read as their likeliest digit: in a
+    comb a cell holds one digit, so a thin 1 rejected as a stray wall still fills an empty cell."""
+    out = []
+    for g, p in zip(found, probs):
+        if p[NOT_A_DIGIT] > assemble.REJECT_ABOVE and g.h >= 0.6 * height:
+            value = int(np.argmax(p[:10]))
+            out.append(assemble.Digit(value, float(p[value]), g.x, g.y, g.w, g.h, assemble.top_readings(p)))
+    return out
+
+
+def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int,
+                 fallback: list[assemble.Digit] = ()) -> list[assemble.Digit]:
+    """Digits of a comb, at most one per cell (the surest), in cell order; a ``fallback`` digit
+    fills a cell that no digit took."""
+    def cell_of(d):
+        return min(cells - 1, max(0, int((d.x + d.w / 2 - x) / (w / cells))))
+
     best: dict[int, assemble.Digit] = {}
     for d in digits:
-        cell = min(cells - 1, max(0, int((d.x + d.w / 2 - x) / (w / cells))))
+        cell = cell_of(d)
         if cell not in best or d.confidence > best[cell].confidence:
             best[cell] = d
+    for d in fallback:
+        best.setdefault(cell_of(d), d)
     return [best[c] for c in sorted(best)]
 
 
