@@ -106,7 +106,7 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
 @pytest.mark.skipif(not (REAL / "cheques" / "truth.csv").is_file(), reason="real cheques not present")
 def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     """The built-in cheque template on 28 real cheques of 4 banks: one wide row each, the rupee sign
-    and the closing "/-" left out of the amount. Floors are today's levels (date 19, amount 11 of 28)
+    and the closing "/-" left out of the amount. Floors are today's levels (date 23, amount 11 of 28)
     less a little; bench/results.md has the rates."""
     out = tmp_path / "cheques.csv"
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(REAL / "cheques"), "--template", "cts2010",
@@ -117,5 +117,5 @@ def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     assert sorted(table.source) == sorted(truth.index)
     dates = sum(truth.loc[r.source, "date"] == r.date for r in table.itertuples())
     amounts = sum(truth.loc[r.source, "amount_digits"] == r.amount for r in table.itertuples())
-    assert dates >= 17 and amounts >= 9, (dates, amounts)
+    assert dates >= 21 and amounts >= 9, (dates, amounts)
     assert all(r.needs_review == "True" for r in table.itertuples() if "date" in r.review_reason)
