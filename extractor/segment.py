@@ -49,6 +49,10 @@ TYPICAL_WIDE = 1.45
 #: A digit whose classifier confidence is below this, or whose "not a digit" probability is
 #: above it, is tried for splitting even when it is not wide.
 SURE = 0.9
+#: A glyph read as a digit with at least this probability, no wider than CERTAIN_WIDTH line heights,
+#: is not searched for a split.
+CERTAIN = 0.98
+CERTAIN_WIDTH = 1.5
 
 Score = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28, 1) -> (n, 11) probabilities
 
@@ -355,7 +359,9 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
     for g, p in zip(glyphs, probs):
         doubtful = p[:10].max() < SURE or p[10] > 1 - SURE
         wide = g.w > SPLIT_WIDTH * height or (typical is not None and g.w > TYPICAL_WIDE * typical)
-        if wide or (doubtful and g.w > 0.45 * height):
+        # A glyph read as one digit beyond doubt is searched for a split only when it is too wide for one.
+        certain = p[:10].max() >= CERTAIN and g.w <= CERTAIN_WIDTH * height
+        if (wide and not certain) or (doubtful and g.w > 0.45 * height):
             pieces, piece_probs = split_glyph(g, height, score, p, typical=typical)
             out.extend(pieces)
             out_probs.extend(piece_probs)
