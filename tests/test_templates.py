@@ -100,7 +100,7 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
     frame = api.extract([image], template=parse_template(spec), classify=classifier)
     read = dict(zip(frame["field"], frame["text"]))
     right = sum(read[f"digits_{i}"] == text for i, text in enumerate(truth["digit_fields_reading_order"], start=1))
-    assert right >= 24
+    assert right >= 26  # the bar; 28 of 28 today
 
 
 @pytest.mark.skipif(not (REAL / "cheques" / "truth.csv").is_file(), reason="real cheques not present")
