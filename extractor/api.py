@@ -129,9 +129,7 @@ def read_digit_image(image: np.ndarray, classify) -> assemble.DigitString:
     if not crop.any():
         return assemble.string_of("digit", [], (0, 0, w, h))
     probs = classify(crop[None, :, :, None])[0]
-    value = int(np.argmax(probs[:10]))
-    digit = assemble.Digit(value, float(probs[value]), 0, 0, w, h, assemble.top_readings(probs))
-    return assemble.string_of("digit", [digit])
+    return assemble.string_of("digit", [assemble.digit_from(probs, 0, 0, w, h)])
 
 
 def string_rows(page: Page, strings: list[assemble.DigitString], options: Options) -> list[dict]:

@@ -69,9 +69,14 @@ def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
     for g, p in zip(glyphs, probs):
         if p[NOT_A_DIGIT] > REJECT_ABOVE:
             continue
-        value = int(np.argmax(p[:10]))
-        digits.append(Digit(value, float(p[value]), g.x, g.y, g.w, g.h, top_readings(p)))
+        digits.append(digit_from(p, g.x, g.y, g.w, g.h))
     return digits
+
+
+def digit_from(probs: np.ndarray, x: int, y: int, w: int, h: int) -> Digit:
+    """The digit a glyph at (x, y, w, h) most likely is, given its class probabilities."""
+    value = int(np.argmax(probs[:10]))
+    return Digit(value, float(probs[value]), x, y, w, h, top_readings(probs))
 
 
 def top_readings(probs: np.ndarray, count: int = 3) -> tuple[tuple[int, float], ...]:

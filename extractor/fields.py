@@ -188,7 +188,7 @@ def before_closing(found, probs):
     """An amount's glyphs before the "/-" its writer closed it with: trailing dashes (flat glyphs),
     then the stroke before them, when it is thin, has the dash grown from its side, or stands
     clearly taller than the digits (a slash is drawn across the line, not on it)."""
-    while found and found[-1].w > 1.5 * found[-1].h and len(found) > 1:
+    while len(found) > 1 and found[-1].w > 1.5 * found[-1].h:
         found, probs = found[:-1], probs[:-1]
     if not found:
         return found, probs
@@ -205,12 +205,8 @@ def before_closing(found, probs):
 def cell_fallbacks(found, probs, height: float) -> list[assemble.Digit]:
     """Glyphs of a digit's height that the classifier rejected, read as their likeliest digit: in a
     comb a cell holds one digit, so a thin 1 rejected as a stray wall still fills an empty cell."""
-    out = []
-    for g, p in zip(found, probs):
-        if p[NOT_A_DIGIT] > assemble.REJECT_ABOVE and g.h >= 0.6 * height:
-            value = int(np.argmax(p[:10]))
-            out.append(assemble.Digit(value, float(p[value]), g.x, g.y, g.w, g.h, assemble.top_readings(p)))
-    return out
+    return [assemble.digit_from(p, g.x, g.y, g.w, g.h) for g, p in zip(found, probs)
+            if p[NOT_A_DIGIT] > assemble.REJECT_ABOVE and g.h >= 0.6 * height]
 
 
 def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int,

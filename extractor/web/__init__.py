@@ -22,14 +22,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from flask import (Flask, abort, flash, g, jsonify, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import (Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
+                   session, url_for)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import api
+from .. import api, assemble
 from ..errors import ExtractorError
 from ..records import error_row, xlsx_to
 from . import store
@@ -101,15 +101,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _db():
-    from flask import current_app
-
     return current_app.extensions["extractor.db"]
 
 
 def _reading():
     """The classifier, loaded once per app on first use, and the lock that keeps one page at a time."""
-    from flask import current_app
-
     slot = current_app.extensions["extractor.classifier"]
     with slot["lock"]:
         if slot["model"] is None:
@@ -118,8 +114,6 @@ def _reading():
 
 
 def _upload_dir(user_id: int, upload_id: str) -> Path:
-    from flask import current_app
-
     return Path(current_app.config["DATA_DIR"]) / "uploads" / str(int(user_id)) / upload_id
 
 
@@ -151,7 +145,8 @@ def read_drawing(image: np.ndarray) -> dict:
         found = api.read_field_image(image, classify, "drawing")
     digits = [{"value": d.value, "confidence": round(d.confidence, 4),
                "top": [[v, round(p, 4)] for v, p in d.top], "box": [d.x, d.y, d.w, d.h]} for d in found.digits]
-    return {"text": found.text, "confidence": round(found.confidence, 4), "digits": digits}
+    return {"text": found.text, "confidence": round(found.confidence, 4), "needs_review": assemble.needs_review(found),
+            "digits": digits}
 
 
 def decode_drawing(data_url: str) -> np.ndarray | None:
@@ -318,9 +313,10 @@ def _routes(app: Flask, limiter: Limiter) -> None:
         if upload is None:
             abort(404)
         file_row = next((f for f in store.upload_files(_db(), upload_id) if f.id == file_id), None)
-        if file_row is None or not _page_image(upload, file_row, page).is_file():
+        image = _page_image(upload, file_row, page) if file_row is not None else None
+        if image is None or not image.is_file():
             abort(404)
-        return send_file(_page_image(upload, file_row, page), mimetype="image/png")
+        return send_file(image, mimetype="image/png")
 
     @app.route("/results/<upload_id>/correct", methods=["POST"])
     @login_required
@@ -360,7 +356,7 @@ def _routes(app: Flask, limiter: Limiter) -> None:
         h, w = image.shape[:2]
         store.add_readings(_db(), upload_id, file_id, [{
             "page": 1, "field": "drawing", "text": found["text"], "confidence": found["confidence"],
-            "needs_review": found["confidence"] < 0.8, "x": 0, "y": 0, "width": w, "height": h, "error": "",
+            "needs_review": found["needs_review"], "x": 0, "y": 0, "width": w, "height": h, "error": "",
             "digits": found["digits"]}])
         return jsonify({**found, "upload": upload_id})
 

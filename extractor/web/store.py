@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -153,18 +154,25 @@ def correct(engine: Engine, user_id: int, upload_id: str, reading_id: int, text:
 
 def history(engine: Engine, user_id: int) -> list[dict]:
     """This user's uploads and drawings, newest first, with counts of what was read."""
+    mine = select(uploads.c.id).where(uploads.c.user_id == user_id)
     with engine.connect() as db:
         ups = list(db.execute(select(uploads).where(uploads.c.user_id == user_id).order_by(uploads.c.created_at.desc())))
-        out = []
-        for u in ups:
-            names = [f.display_name for f in db.execute(select(files.c.display_name).where(files.c.upload_id == u.id))]
-            rs = list(db.execute(select(readings).where(readings.c.upload_id == u.id)))
-            out.append({"id": u.id, "kind": u.kind, "layout": u.layout, "created_at": u.created_at, "files": names,
-                        "strings": sum(1 for r in rs if r.text), "needs_review": sum(1 for r in rs if r.needs_review),
-                        "errors": sum(1 for r in rs if r.error),
-                        "corrections": sum(1 for r in rs if r.corrected_text is not None),
-                        "texts": [r.corrected_text if r.corrected_text is not None else r.text for r in rs if r.text][:6]})
-        return out
+        names = list(db.execute(select(files.c.upload_id, files.c.display_name).where(files.c.upload_id.in_(mine))))
+        rows = list(db.execute(select(readings).where(readings.c.upload_id.in_(mine)).order_by(readings.c.id)))
+    files_of, rows_of = defaultdict(list), defaultdict(list)
+    for f in names:
+        files_of[f.upload_id].append(f.display_name)
+    for r in rows:
+        rows_of[r.upload_id].append(r)
+    out = []
+    for u in ups:
+        rs = rows_of[u.id]
+        out.append({"id": u.id, "kind": u.kind, "layout": u.layout, "created_at": u.created_at, "files": files_of[u.id],
+                    "strings": sum(1 for r in rs if r.text), "needs_review": sum(1 for r in rs if r.needs_review),
+                    "errors": sum(1 for r in rs if r.error),
+                    "corrections": sum(1 for r in rs if r.corrected_text is not None),
+                    "texts": [r.corrected_text if r.corrected_text is not None else r.text for r in rs if r.text][:6]})
+    return out
 
 
 def history_frame(engine: Engine, user_id: int) -> pd.DataFrame:
