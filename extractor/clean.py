@@ -23,9 +23,12 @@ WORK_DPI = 150
 MIN_CONTRAST = 28
 INK_SHARE = 0.45
 #: A straight horizontal run of ink this many digit heights long is a rule, not handwriting; a
-#: vertical run this long is a rule, or a box side when it is shorter but meets a horizontal rule.
+#: vertical run this long is a rule, or a box side when it is shorter but hangs from a horizontal rule
+#: (a digit's stem that touches an underline meets one only at its foot).
 RULE_LENGTH = 2.0
 BOX_SIDE = 1.2
+#: A vertical run hangs from a rule when the rule is within this many pixels of its top.
+END = 4
 #: Ink this close to a rule (pixels, as a square's side) is part of it: scanned rules are ragged.
 RULE_MARGIN = 5
 
@@ -112,7 +115,8 @@ def binarize(gray: np.ndarray, digit_height: float) -> np.ndarray:
 
 def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     """Mask of printed rules: long horizontal runs (lines, underlines, box tops and bottoms), and
-    vertical runs that meet a horizontal one (box sides), so a lone upright 1 is never a rule."""
+    vertical runs that hang from a horizontal one (box sides and comb walls), so a lone upright 1,
+    or a 9 whose tail touches the underline, is never a rule."""
     as_u8 = ink.astype(np.uint8)
     long_run = int(max(15, RULE_LENGTH * digit_height))
     side_run = int(max(9, BOX_SIDE * digit_height))
@@ -120,9 +124,11 @@ def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, side_run)))
     long_vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_run)))
     near_horizontal = cv2.dilate(horizontal, np.ones((5, 5), np.uint8))
-    count, labels = cv2.connectedComponents(vertical, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
+    rows = np.arange(ink.shape[0])[:, None]
+    meeting = (near_horizontal > 0) & (vertical > 0)
     meets = np.zeros(count, bool)
-    meets[np.unique(labels[(near_horizontal > 0) & (vertical > 0)])] = True
+    meets[np.unique(labels[meeting & (rows < stats[labels, cv2.CC_STAT_TOP] + END)])] = True
     meets[0] = False
     sides = meets[labels]
     return (horizontal > 0) | sides | (long_vertical > 0)

@@ -57,3 +57,18 @@ def test_rules_come_out_and_digits_crossing_them_stay_whole(rng):
     big = [s for s in stats[1:] if s[3] > 30]
     assert len(big) == 2  # the 7 and the 4, each still one piece, no rule left
     assert all(s[3] < 90 for s in big)
+
+
+def test_a_stem_standing_on_an_underline_is_not_a_box_side():
+    page = np.full((200, 400), 255, np.uint8)
+    cv2.line(page, (20, 150), (380, 150), 0, 3)      # the underline
+    cv2.circle(page, (120, 95), 18, 0, 4)            # a 9: its loop ...
+    cv2.line(page, (137, 95), (137, 149), 0, 4)      # ... and a straight stem down onto the line
+    cv2.rectangle(page, (200, 60), (360, 150), 0, 3)  # a box beside it, shorter than 2 digits
+    ink = clean.binarize(page, 40)                   # writing taller than the page's digit height
+    rules = clean.find_rules(ink, 40)
+    kept = clean.remove_rules(ink, rules, 40)
+    nine = kept[:, 90:160]
+    assert nine[80:145].any(axis=1).all()            # the 9 is still there, stem all the way down
+    assert nine.sum() > 0.9 * (ink[:140, 90:160]).sum()
+    assert not kept[:, 195:365].any()                # the box beside it is gone, sides and all
