@@ -369,4 +369,16 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
             out.append(g)
             out_probs.append(p)
     out, out_probs = regroup(out, out_probs, height, score, typical=typical)
-    return out, np.stack(out_probs)
+    kept = [(g, p) for g, p in zip(out, out_probs) if not is_comma(g, p, height, top)]
+    if not kept:
+        return [], np.zeros((0, 11), np.float32)
+    return [g for g, _ in kept], np.stack([p for _, p in kept])
+
+
+def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
+    """A mark too wide for :func:`is_separator` that is still a comma or an apostrophe: short, only
+    in the lower or upper half of the line, and read as a 1, the one digit a comma looks like once
+    normalized to a digit's size."""
+    low = g.y > top + 0.45 * height
+    high = g.bottom < top + 0.55 * height
+    return int(np.argmax(probs)) == 1 and g.h < SEPARATOR_SHORT * height and (low or high)
