@@ -35,6 +35,10 @@ SEPARATOR_SHORT = 0.7
 #: lower than this share.
 SEPARATOR_WIDTH = 0.5
 DASH_HEIGHT = 0.3
+#: A mark read as a 1 that starts this share of the line height below the digits' top and is
+#: shorter than COMMA_HEIGHT line heights is a comma: a 1 stands as tall as its neighbours.
+COMMA_TOP = 0.3
+COMMA_HEIGHT = 0.8
 #: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
 #: probabilities beats the unsplit glyph's by this factor per cut.
 CUT_COST = 1.0
@@ -376,9 +380,10 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
 
 
 def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
-    """A mark too wide for :func:`is_separator` that is still a comma or an apostrophe: short, only
-    in the lower or upper half of the line, and read as a 1, the one digit a comma looks like once
-    normalized to a digit's size."""
-    low = g.y > top + 0.45 * height
-    high = g.bottom < top + 0.55 * height
-    return int(np.argmax(probs)) == 1 and g.h < SEPARATOR_SHORT * height and (low or high)
+    """A mark :func:`is_separator` let through that is still a comma or an apostrophe: read as a 1,
+    the one digit a comma looks like once normalized to a digit's size, yet shorter than the
+    digits and starting well below their top (a comma hanging from the middle of the line to its
+    foot or below), or short and only in the upper half (an apostrophe)."""
+    low = g.y > top + COMMA_TOP * height and g.h < COMMA_HEIGHT * height
+    high = g.bottom < top + 0.55 * height and g.h < SEPARATOR_SHORT * height
+    return int(np.argmax(probs)) == 1 and (low or high)

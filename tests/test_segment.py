@@ -77,19 +77,22 @@ def test_lines_are_grouped_top_to_bottom_and_left_to_right():
     assert [[(g.x, g.y) for g in line] for line in lines] == [[(10, 12), (30, 10)], [(10, 100), (50, 105)]]
 
 
-def test_a_wide_sweeping_comma_is_not_a_one(classifier):
+def test_wide_and_long_commas_are_not_ones(classifier):
     rng = np.random.default_rng(5)
 
     def draw(page):
         x = 20
-        for ch in "62,368":
+        for ch in "62,36;8":
             if ch.isdigit():
                 ink = generate.stroke_digit(int(ch), rng, 60)
                 paste(page, ink, x, 30)
                 x += ink.shape[1] + 12
-            else:  # a comma: a head and a tail swept down to the left, as wide as a digit, low
+            elif ch == ",":  # a head and a tail swept down to the left, as wide as a digit, low
                 cv2.circle(page, (x + 26, 74), 6, 0, -1)
                 cv2.line(page, (x + 26, 74), (x + 4, 106), 0, 6)
                 x += 48
-    page = page_with(draw, shape=(140, 520))
+            else:  # a long comma, as in "42,40,000": from the middle of the line to below its foot
+                cv2.line(page, (x + 10, 56), (x + 4, 96), 0, 5)
+                x += 26
+    page = page_with(draw, shape=(140, 560))
     assert read_line(page, classifier) == "62368"
