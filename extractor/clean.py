@@ -29,6 +29,9 @@ RULE_LENGTH = 2.0
 BOX_SIDE = 1.2
 #: A vertical run hangs from a rule when the rule is within this many pixels of its top.
 END = 4
+#: The local paper level is taken over a window this share of the digit height: wider than the
+#: strokes of a bold felt pen, which would otherwise be found hollow.
+PAPER_WINDOW = 0.5
 #: Ink this close to a rule (pixels, as a square's side) is part of it: scanned rules are ragged.
 RULE_MARGIN = 5
 
@@ -91,7 +94,7 @@ def rotate(image: np.ndarray, angle: float, fill: int | bool = 255) -> np.ndarra
 def paper_level(gray: np.ndarray, digit_height: float) -> np.ndarray:
     """The local paper brightness: a grey closing wider than any stroke, which wipes out the ink
     and the thin lines of a printed background alike, then smoothed."""
-    size = int(max(5, digit_height / 3)) | 1
+    size = int(max(5, digit_height * PAPER_WINDOW)) | 1
     paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     return cv2.blur(paper, (size, size)).astype(np.float32)
 

@@ -72,3 +72,13 @@ def test_a_stem_standing_on_an_underline_is_not_a_box_side():
     assert nine[80:145].any(axis=1).all()            # the 9 is still there, stem all the way down
     assert nine.sum() > 0.9 * (ink[:140, 90:160]).sum()
     assert not kept[:, 195:365].any()                # the box beside it is gone, sides and all
+
+
+def test_bold_felt_pen_strokes_are_found_solid_not_hollow():
+    page = np.full((160, 200), 255, np.uint8)
+    cv2.ellipse(page, (100, 55), (22, 20), 0, 0, 360, 20, 16)   # a bold 8: two fat loops
+    cv2.ellipse(page, (100, 100), (26, 24), 0, 0, 360, 20, 16)
+    truth = page < 128
+    ink = clean.binarize(page, 40)                               # strokes 16 px wide, digits 40 tall
+    assert (ink & truth).sum() / truth.sum() > 0.95
+    assert (ink & ~truth).sum() < 0.05 * truth.sum()
