@@ -65,7 +65,7 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
         return assemble.rescaled(read_field_image(small, classify, name), gray.shape[0] / FIELD_MAX_HEIGHT)
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
-    glyphs = segment.components(page.ink, guess)
+    glyphs = segment.components(page.ink, guess, darkness=page.darkness)
     main = segment.main_line(segment.group_lines(glyphs))
     box = (0, 0, gray.shape[1], gray.shape[0])
     if not main:
@@ -86,7 +86,7 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
     """The strings of a page at its working resolution."""
     page = clean.clean_page(image, dpi=dpi)
     height = clean.estimate_digit_height(page.gray, dpi)
-    glyphs = segment.components(page.ink, height)
+    glyphs = segment.components(page.ink, height, darkness=page.darkness)
     strings: list[assemble.DigitString] = []
     loose = []
     boxes = layout.find_boxes(page.rules, height)

@@ -44,6 +44,7 @@ class CleanPage:
     ink: np.ndarray
     rules: np.ndarray
     skew: float
+    darkness: np.ndarray | None = None  # float32, 0 paper .. 1 ink: how dark each pixel is
 
 
 def grayscale(image: np.ndarray) -> np.ndarray:
@@ -184,4 +185,15 @@ def clean_page(image: np.ndarray, dpi: float | None = None, digit_height: float 
         else:
             skew = 0.0
     rules = find_rules(ink, height)
-    return CleanPage(gray=gray, ink=remove_rules(ink, rules, height), rules=rules, skew=skew)
+    return CleanPage(gray=gray, ink=remove_rules(ink, rules, height), rules=rules, skew=skew,
+                     darkness=darkness(gray, height))
+
+
+def darkness(gray: np.ndarray, digit_height: float) -> np.ndarray:
+    """How dark each pixel is against its local paper, 0 (paper) to 1 (the page's typical ink): the
+    grey levels of the strokes, kept so that digits reach the classifier anti-aliased, as MNIST's
+    are, not as hard binary masks."""
+    contrast = paper_level(gray, digit_height) - gray.astype(np.float32)
+    strong = contrast[contrast > MIN_CONTRAST]
+    top = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
+    return np.clip(contrast / max(top, 1.0), 0.0, 1.0)

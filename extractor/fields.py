@@ -117,7 +117,7 @@ def cell_walls_removed(ink: np.ndarray, rect, cells: int = 0) -> np.ndarray:
 
 
 def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
-               rules: np.ndarray | None = None) -> FieldReading:
+               rules: np.ndarray | None = None, darkness: np.ndarray | None = None) -> FieldReading:
     """Read one field from the page's ink (rules removed) at ``rect``: the glyphs whose centres lie
     in it, on its main line; a comb or date one digit per cell."""
     x, y, w, h = rect
@@ -130,7 +130,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         inner = (x - x0, y - y0, w, h)
         crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner, spec.cells)
     left = x + spec.skip_left * w
-    glyphs = [g for g in segment.components(crop, height, offset=(x0, y0))
+    shade = None if darkness is None else darkness[y0:y1, x0:x1]
+    glyphs = [g for g in segment.components(crop, height, offset=(x0, y0), darkness=shade)
               if left <= g.x + g.w / 2 < x + w and y <= g.y + g.h / 2 < y + h]
     digits: list[assemble.Digit] = []
     found_count = 0
@@ -274,6 +275,6 @@ def read_template_page(image: np.ndarray, dpi: float, template: Template, classi
     readings = []
     for spec in template.fields:
         rect = place(spec, mapping, boxes, page.ink.shape, page.rules)
-        reading = read_field(spec, rect, page.ink, classify, height, page.rules)
+        reading = read_field(spec, rect, page.ink, classify, height, page.rules, page.darkness)
         readings.append(FieldReading(spec, assemble.rescaled(reading.string, 1 / scale), reading.review_reason))
     return readings

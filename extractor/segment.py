@@ -58,6 +58,10 @@ SURE = 0.9
 CERTAIN = 0.98
 CERTAIN_WIDTH = 1.5
 
+#: A glyph's pixels keep at least this darkness (0..1), so the faint edges binarization took for
+#: ink still reach the classifier.
+FAINTEST = 0.2
+
 Score = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28, 1) -> (n, 11) probabilities
 
 
@@ -80,17 +84,20 @@ class Glyph:
         return self.y + self.h
 
 
-def _glyph_from_mask(mask: np.ndarray, x0: int, y0: int) -> Glyph | None:
+def _glyph_from_mask(mask: np.ndarray, x0: int, y0: int, ink: np.ndarray | None = None) -> Glyph | None:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
-    crop = mask[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
-    return Glyph(x0 + int(cols[0]), y0 + int(rows[0]), crop.shape[1], crop.shape[0], crop.astype(np.float32))
+    values = mask.astype(np.float32) if ink is None else np.where(mask, ink, 0).astype(np.float32)
+    crop = values[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    return Glyph(x0 + int(cols[0]), y0 + int(rows[0]), crop.shape[1], crop.shape[0], crop)
 
 
-def components(ink: np.ndarray, digit_height: float, offset: tuple[int, int] = (0, 0)) -> list[Glyph]:
-    """The connected components of an ink mask (8-connected), specks left out."""
+def components(ink: np.ndarray, digit_height: float, offset: tuple[int, int] = (0, 0),
+               darkness: np.ndarray | None = None) -> list[Glyph]:
+    """The connected components of an ink mask (8-connected), specks left out; each glyph's ink is
+    its mask, or, given the page's ``darkness``, the grey level of its pixels."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     speck = max(2, SPECK * digit_height)
     glyphs = []
@@ -98,8 +105,10 @@ def components(ink: np.ndarray, digit_height: float, offset: tuple[int, int] = (
         x, y, w, h, area = (int(v) for v in stats[i])
         if (w < speck and h < speck) or area < 4:
             continue
-        crop = labels[y: y + h, x: x + w] == i
-        glyphs.append(Glyph(x + offset[0], y + offset[1], w, h, crop.astype(np.float32)))
+        crop = (labels[y: y + h, x: x + w] == i).astype(np.float32)
+        if darkness is not None:
+            crop *= np.maximum(darkness[y: y + h, x: x + w], FAINTEST)
+        glyphs.append(Glyph(x + offset[0], y + offset[1], w, h, crop))
     return glyphs
 
 
@@ -249,7 +258,7 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
             candidates.append(piece)
     if not candidates:
         return [glyph], [whole]
-    probs = score(np.stack([normalize_digit(p.astype(np.float32)) for p in candidates])[..., None])
+    probs = score(np.stack([normalize_digit(np.where(p, glyph.ink, 0)) for p in candidates])[..., None])
     digit_p = probs[:, :10].max(axis=1)
     widths = np.array([centres[j] - centres[i] for i, j in keys])
     value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical))}
@@ -273,7 +282,7 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     index = {k: i for i, k in enumerate(keys)}
     pieces, piece_probs = [], []
     for key in path:
-        piece = _glyph_from_mask(candidates[index[key]], glyph.x, glyph.y)
+        piece = _glyph_from_mask(candidates[index[key]], glyph.x, glyph.y, glyph.ink)
         if piece is not None:
             pieces.append(piece)
             piece_probs.append(probs[index[key]])

@@ -96,3 +96,15 @@ def test_wide_and_long_commas_are_not_ones(classifier):
                 x += 26
     page = page_with(draw, shape=(140, 560))
     assert read_line(page, classifier) == "62368"
+
+
+def test_glyphs_carry_the_grey_levels_of_their_strokes():
+    page = np.full((80, 80), 255, np.uint8)
+    cv2.line(page, (40, 10), (40, 70), 0, 5, cv2.LINE_AA)            # an anti-aliased 1
+    darkness = (255 - page.astype(np.float32)) / 255
+    mask = page < 200
+    (glyph,) = segment.components(mask, 60, darkness=darkness)
+    inside = glyph.ink[glyph.ink > 0]
+    assert inside.max() == 1.0 and inside.min() >= segment.FAINTEST
+    assert (inside < 0.9).any()                                    # the soft edges are kept soft
+    assert set(np.unique(segment.components(mask, 60)[0].ink)) == {0.0, 1.0}
