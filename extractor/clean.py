@@ -100,7 +100,7 @@ def paper_level(gray: np.ndarray, digit_height: float) -> np.ndarray:
     return cv2.blur(paper, (size, size)).astype(np.float32)
 
 
-def binarize(gray: np.ndarray, digit_height: float) -> np.ndarray:
+def binarize(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = None) -> np.ndarray:
     """Ink mask: pixels darker than their local paper by a good share of the page's ink contrast.
 
     Measuring darkness against the local paper makes it robust to uneven light; asking for a
@@ -108,7 +108,7 @@ def binarize(gray: np.ndarray, digit_height: float) -> np.ndarray:
     faint pencil page still finds its ink; the floor keeps blank paper blank.
     """
     smooth = cv2.GaussianBlur(gray, (3, 3), 0.7).astype(np.float32)  # scanner grain averages out
-    contrast = paper_level(gray, digit_height) - smooth
+    contrast = (paper_level(gray, digit_height) if paper is None else paper) - smooth
     strong = contrast[contrast > MIN_CONTRAST]
     ink_contrast = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
     ink = contrast > max(MIN_CONTRAST, INK_SHARE * ink_contrast)
@@ -175,25 +175,27 @@ def clean_page(image: np.ndarray, dpi: float | None = None, digit_height: float 
     """Grayscale, deskew, binarize and remove rules: the whole cleaning stage for one page."""
     gray = grayscale(image)
     height = digit_height or estimate_digit_height(gray, dpi)
-    ink = binarize(gray, height)
+    paper = paper_level(gray, height)
+    ink = binarize(gray, height, paper)
     skew = 0.0
     if deskew:
         skew = estimate_skew(ink)
         if abs(skew) >= SKEW_STEP:
             gray = rotate(gray, skew)
-            ink = binarize(gray, height)
+            paper = paper_level(gray, height)
+            ink = binarize(gray, height, paper)
         else:
             skew = 0.0
     rules = find_rules(ink, height)
     return CleanPage(gray=gray, ink=remove_rules(ink, rules, height), rules=rules, skew=skew,
-                     darkness=darkness(gray, height))
+                     darkness=darkness(gray, height, paper))
 
 
-def darkness(gray: np.ndarray, digit_height: float) -> np.ndarray:
-    """How dark each pixel is against its local paper, 0 (paper) to 1 (the page's typical ink): the
-    grey levels of the strokes, kept so that digits reach the classifier anti-aliased, as MNIST's
-    are, not as hard binary masks."""
-    contrast = paper_level(gray, digit_height) - gray.astype(np.float32)
+def darkness(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = None) -> np.ndarray:
+    """How dark each pixel is against its local paper (``paper``, when already measured), 0 (paper)
+    to 1 (the page's typical ink): the grey levels of the strokes, kept so that digits reach the
+    classifier anti-aliased, as MNIST's are, not as hard binary masks."""
+    contrast = (paper_level(gray, digit_height) if paper is None else paper) - gray.astype(np.float32)
     strong = contrast[contrast > MIN_CONTRAST]
     top = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
     return np.clip(contrast / max(top, 1.0), 0.0, 1.0)
