@@ -47,26 +47,34 @@ def test_broken_digit_pieces_are_merged():
     assert [(g.x, g.y, g.w, g.h) for g in merged] == [(8, 10, 22, 40), (45, 12, 20, 38)]
 
 
-def test_dots_commas_and_dashes_are_not_digits(classifier):
-    rng = np.random.default_rng(4)
-
+def line_with_marks(text, marks, rng, width=520):
+    """A line of pen-stroke digits 60 px tall with the marks between them drawn by ``marks``:
+    {character: draw(page, x) -> how far the mark advances the pen}."""
     def draw(page):
         x = 20
-        for ch in "12.3,4-5":
+        for ch in text:
             if ch.isdigit():
                 ink = generate.stroke_digit(int(ch), rng, 60)
                 paste(page, ink, x, 30)
                 x += ink.shape[1] + 12
-            elif ch == ".":
-                cv2.circle(page, (x + 4, 86), 4, 0, -1)
-                x += 20
-            elif ch == ",":
-                cv2.line(page, (x + 6, 82), (x + 1, 100), 0, 4)
-                x += 20
             else:
-                cv2.line(page, (x, 60), (x + 20, 60), 0, 4)
-                x += 30
-    page = page_with(draw, shape=(140, 520))
+                x += marks[ch](page, x)
+    return page_with(draw, shape=(140, width))
+
+
+def test_dots_commas_and_dashes_are_not_digits(classifier):
+    def dot(page, x):
+        cv2.circle(page, (x + 4, 86), 4, 0, -1)
+        return 20
+
+    def comma(page, x):
+        cv2.line(page, (x + 6, 82), (x + 1, 100), 0, 4)
+        return 20
+
+    def dash(page, x):
+        cv2.line(page, (x, 60), (x + 20, 60), 0, 4)
+        return 30
+    page = line_with_marks("12.3,4-5", {".": dot, ",": comma, "-": dash}, np.random.default_rng(4))
     assert read_line(page, classifier) == "12345"
 
 
@@ -78,23 +86,15 @@ def test_lines_are_grouped_top_to_bottom_and_left_to_right():
 
 
 def test_wide_and_long_commas_are_not_ones(classifier):
-    rng = np.random.default_rng(5)
+    def wide_comma(page, x):  # a head and a tail swept down to the left, as wide as a digit, low
+        cv2.circle(page, (x + 26, 74), 6, 0, -1)
+        cv2.line(page, (x + 26, 74), (x + 4, 106), 0, 6)
+        return 48
 
-    def draw(page):
-        x = 20
-        for ch in "62,36;8":
-            if ch.isdigit():
-                ink = generate.stroke_digit(int(ch), rng, 60)
-                paste(page, ink, x, 30)
-                x += ink.shape[1] + 12
-            elif ch == ",":  # a head and a tail swept down to the left, as wide as a digit, low
-                cv2.circle(page, (x + 26, 74), 6, 0, -1)
-                cv2.line(page, (x + 26, 74), (x + 4, 106), 0, 6)
-                x += 48
-            else:  # a long comma, as in "42,40,000": from the middle of the line to below its foot
-                cv2.line(page, (x + 10, 56), (x + 4, 96), 0, 5)
-                x += 26
-    page = page_with(draw, shape=(140, 560))
+    def long_comma(page, x):  # as in "42,40,000": from the middle of the line to below its foot
+        cv2.line(page, (x + 10, 56), (x + 4, 96), 0, 5)
+        return 26
+    page = line_with_marks("62,36;8", {",": wide_comma, ";": long_comma}, np.random.default_rng(5), width=560)
     assert read_line(page, classifier) == "62368"
 
 
