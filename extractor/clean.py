@@ -109,12 +109,17 @@ def binarize(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = N
     """
     smooth = cv2.GaussianBlur(gray, (3, 3), 0.7).astype(np.float32)  # scanner grain averages out
     contrast = (paper_level(gray, digit_height) if paper is None else paper) - smooth
-    strong = contrast[contrast > MIN_CONTRAST]
-    ink_contrast = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
-    ink = contrast > max(MIN_CONTRAST, INK_SHARE * ink_contrast)
+    ink = contrast > max(MIN_CONTRAST, INK_SHARE * typical_ink_contrast(contrast))
     # Drop isolated pixels (JPEG and scanner speckle) without thinning strokes.
     alone = cv2.blur(ink.astype(np.float32), (3, 3)) < 0.25
     return ink & ~alone
+
+
+def typical_ink_contrast(contrast: np.ndarray) -> float:
+    """How much darker than its paper the page's ink typically is: a high percentile of the clearly
+    dark pixels' contrast, or full contrast on a page with (almost) no ink."""
+    strong = contrast[contrast > MIN_CONTRAST]
+    return float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
 
 
 def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
@@ -129,10 +134,10 @@ def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     long_vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_run)))
     near_horizontal = cv2.dilate(horizontal, np.ones((5, 5), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
-    rows = np.arange(ink.shape[0])[:, None]
-    meeting = (near_horizontal > 0) & (vertical > 0)
+    ys, xs = np.nonzero((near_horizontal > 0) & (vertical > 0))
+    runs = labels[ys, xs]
     meets = np.zeros(count, bool)
-    meets[np.unique(labels[meeting & (rows < stats[labels, cv2.CC_STAT_TOP] + END)])] = True
+    meets[runs[ys < stats[runs, cv2.CC_STAT_TOP] + END]] = True  # a rule at the run's top end
     meets[0] = False
     sides = meets[labels]
     return (horizontal > 0) | sides | (long_vertical > 0)
@@ -188,14 +193,12 @@ def clean_page(image: np.ndarray, dpi: float | None = None, digit_height: float 
             skew = 0.0
     rules = find_rules(ink, height)
     return CleanPage(gray=gray, ink=remove_rules(ink, rules, height), rules=rules, skew=skew,
-                     darkness=darkness(gray, height, paper))
+                     darkness=darkness(gray, paper))
 
 
-def darkness(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = None) -> np.ndarray:
-    """How dark each pixel is against its local paper (``paper``, when already measured), 0 (paper)
-    to 1 (the page's typical ink): the grey levels of the strokes, kept so that digits reach the
-    classifier anti-aliased, as MNIST's are, not as hard binary masks."""
-    contrast = (paper_level(gray, digit_height) if paper is None else paper) - gray.astype(np.float32)
-    strong = contrast[contrast > MIN_CONTRAST]
-    top = float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
-    return np.clip(contrast / max(top, 1.0), 0.0, 1.0)
+def darkness(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """How dark each pixel is against its local ``paper`` level, 0 (paper) to 1 (the page's typical
+    ink): the grey levels of the strokes, kept so that digits reach the classifier anti-aliased, as
+    MNIST's are, not as hard binary masks."""
+    contrast = paper - gray.astype(np.float32)
+    return np.clip(contrast / max(typical_ink_contrast(contrast), 1.0), 0.0, 1.0)

@@ -84,13 +84,13 @@ class Glyph:
         return self.y + self.h
 
 
-def _glyph_from_mask(mask: np.ndarray, x0: int, y0: int, ink: np.ndarray | None = None) -> Glyph | None:
+def _glyph_from_mask(mask: np.ndarray, x0: int, y0: int, ink: np.ndarray) -> Glyph | None:
+    """The part of ``ink`` under ``mask`` as a glyph of its own, cropped to it."""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
-    values = mask.astype(np.float32) if ink is None else np.where(mask, ink, 0).astype(np.float32)
-    crop = values[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    crop = np.where(mask, ink, 0).astype(np.float32)[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
     return Glyph(x0 + int(cols[0]), y0 + int(rows[0]), crop.shape[1], crop.shape[0], crop)
 
 
@@ -190,8 +190,12 @@ def is_separator(g: Glyph, height: float, top: float) -> bool:
     if g.h < SEPARATOR_HEIGHT * height:
         return True
     low = g.y > top + 0.45 * height        # starts below the middle of the line: a comma
-    high = g.bottom < top + 0.55 * height  # ends above the middle: an apostrophe or accent
-    return g.h < SEPARATOR_SHORT * height and (low or high)
+    return (low and g.h < SEPARATOR_SHORT * height) or _apostrophe(g, height, top)
+
+
+def _apostrophe(g: Glyph, height: float, top: float) -> bool:
+    """Short, and ending above the middle of the line: an apostrophe or an accent."""
+    return g.h < SEPARATOR_SHORT * height and g.bottom < top + 0.55 * height
 
 
 def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
@@ -394,5 +398,4 @@ def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
     digits and starting well below their top (a comma hanging from the middle of the line to its
     foot or below), or short and only in the upper half (an apostrophe)."""
     low = g.y > top + COMMA_TOP * height and g.h < COMMA_HEIGHT * height
-    high = g.bottom < top + 0.55 * height and g.h < SEPARATOR_SHORT * height
-    return int(np.argmax(probs)) == 1 and (low or high)
+    return int(np.argmax(probs)) == 1 and (low or _apostrophe(g, height, top))
