@@ -224,8 +224,11 @@ def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
     return path
 
 
-def _cut_positions(mask: np.ndarray, height: float) -> list[int]:
-    """Candidate cut columns: valleys of the column ink profile, and a regular comb between them."""
+def _cut_positions(mask: np.ndarray, height: float) -> tuple[list[int], list[int]]:
+    """Candidate cut columns: the valleys of the column ink profile, where a seam finds the gap
+    between touching digits, and a regular comb, cut straight down: where loops overlap ("00"
+    written as a chain) no seam separates them, but a straight cut at a loop's edge gives the whole
+    loop with a slice of its neighbour, which the classifier reads as the digit."""
     w = mask.shape[1]
     profile = cv2.blur(mask.sum(axis=0).astype(np.float32)[None, :], (3, 1))[0]
     margin = max(2, int(MIN_PIECE * height))
@@ -233,7 +236,7 @@ def _cut_positions(mask: np.ndarray, height: float) -> list[int]:
                if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
     step = max(2, int(0.12 * height))
     comb = list(range(margin, w - margin, step))
-    return sorted(set(valleys) | set(comb))
+    return valleys, comb
 
 
 def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
@@ -243,8 +246,10 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     mask = glyph.ink > 0
     h, w = mask.shape
     band = max(2, int(0.15 * height))
-    columns = _cut_positions(mask, height)
-    seams = [np.zeros(h, np.int32)] + [_seam(mask, c, band) for c in columns] + [np.full(h, w, np.int32)]
+    valleys, comb = _cut_positions(mask, height)
+    inner = sorted([_seam(mask, c, band) for c in valleys] + [np.full(h, c, np.int32) for c in comb],
+                   key=lambda seam: float(seam.mean()))
+    seams = [np.zeros(h, np.int32)] + inner + [np.full(h, w, np.int32)]
     centres = [float(s.mean()) for s in seams]
     candidates, keys = [], []
     n = len(seams)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from extractor import api, generate
+from extractor import api, evaluate, generate
 from extractor.records import read_csv
 
 from conftest import REAL, ROOT
@@ -69,6 +69,17 @@ def test_real_nist_form_page(classifier):
     truth = json.loads((REAL / "nist_form" / "ground_truth.json").read_text())
     frame = api.extract([REAL / "nist_form" / truth["image"]], classify=classifier)
     assert count_found(truth["digit_fields_reading_order"], frame["text"]) >= 26
+
+
+@pytest.mark.skipif(not (REAL / "cheque_amounts" / "labels.csv").is_file(), reason="real cheque amounts not present")
+def test_real_cheque_amounts(classifier):
+    """128 amount fields cut from real cheques (textured backgrounds, dot separators, zeros written
+    as a chain of overlapping loops), read as fields."""
+    result = evaluate.evaluate_string_folder(REAL / "cheque_amounts", classify=classifier)
+    assert result["n"] == 128
+    # A guard at today's level (bench/results.md has the figure; the issue's bar is 85%).
+    assert result["exact"] >= 0.70
+    assert result["digit_accuracy"] >= 0.88
 
 
 def test_a_page_with_nothing_written_still_gets_a_row(tmp_path, classifier):
