@@ -64,10 +64,11 @@ def rescaled(string: DigitString, factor: float) -> DigitString:
 
 
 def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
-    """The digits among classified glyphs: each glyph's best digit, clutter left out."""
+    """The digits among classified glyphs: each glyph's best digit, clutter left out: a glyph whose
+    likeliest class is "not a digit", or that is more likely clutter than not."""
     digits = []
     for g, p in zip(glyphs, probs):
-        if p[NOT_A_DIGIT] > REJECT_ABOVE:
+        if p[NOT_A_DIGIT] > REJECT_ABOVE or p[NOT_A_DIGIT] > p[:10].max():
             continue
         digits.append(digit_from(p, g.x, g.y, g.w, g.h))
     return digits

@@ -108,3 +108,13 @@ def test_glyphs_carry_the_grey_levels_of_their_strokes():
     assert inside.max() == 1.0 and inside.min() >= segment.FAINTEST
     assert (inside < 0.9).any()                                    # the soft edges are kept soft
     assert set(np.unique(segment.components(mask, 60)[0].ink)) == {0.0, 1.0}
+
+
+def test_a_glyph_likeliest_not_a_digit_is_not_read():
+    from extractor.assemble import read_digits
+    glyphs = [segment.Glyph(x, 0, 10, 20, np.ones((20, 10), np.float32)) for x in (0, 20, 40)]
+    probs = np.zeros((3, 11), np.float32)
+    probs[0, 5] = 1.0                                   # a sure 5
+    probs[1, [0, 7, 10]] = [0.25, 0.35, 0.4]            # likeliest clutter, though below one half
+    probs[2, [3, 10]] = [0.55, 0.45]                    # likeliest a 3
+    assert [d.value for d in read_digits(glyphs, probs)] == [5, 3]
