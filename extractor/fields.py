@@ -212,19 +212,27 @@ def cell_fallbacks(found, probs, height: float) -> list[assemble.Digit]:
 
 def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int,
                  fallback: list[assemble.Digit] = ()) -> list[assemble.Digit]:
-    """Digits of a comb, at most one per cell (the surest), in cell order; a ``fallback`` digit
-    fills a cell that no digit took."""
+    """Digits of a comb in cell order, no more than it has cells: when more were read, the surest
+    of each cell; a ``fallback`` digit fills a cell that no digit took. No more digits than cells
+    are all kept, two in one cell too: a comb printed a little off its template, or written
+    across its walls, still has one digit for each cell."""
     def cell_of(d):
         return min(cells - 1, max(0, int((d.x + d.w / 2 - x) / (w / cells))))
 
-    best: dict[int, assemble.Digit] = {}
-    for d in digits:
-        cell = cell_of(d)
-        if cell not in best or d.confidence > best[cell].confidence:
-            best[cell] = d
+    if len(digits) > cells:
+        best: dict[int, assemble.Digit] = {}
+        for d in digits:
+            cell = cell_of(d)
+            if cell not in best or d.confidence > best[cell].confidence:
+                best[cell] = d
+        digits = list(best.values())
+    kept = list(digits)
+    taken = {cell_of(d) for d in kept}
     for d in fallback:
-        best.setdefault(cell_of(d), d)
-    return [best[c] for c in sorted(best)]
+        if len(kept) < cells and cell_of(d) not in taken:
+            kept.append(d)
+            taken.add(cell_of(d))
+    return sorted(kept, key=lambda d: d.x)
 
 
 def check(spec: FieldSpec, text: str, glyphs: int) -> str:

@@ -11,7 +11,8 @@ import yaml
 
 from extractor import api, generate
 from extractor.errors import BadArgument
-from extractor.fields import date_problem
+from extractor.assemble import Digit
+from extractor.fields import date_problem, one_per_cell
 from extractor.records import read_wide_csv, wide_frame
 from extractor.templates import load_template, parse_template
 
@@ -29,6 +30,18 @@ def test_dates_are_checked_against_the_calendar():
     assert "no day 29" in date_problem("29022015", "DDMMYYYY")
     assert "no month 13" in date_problem("01132015", "DDMMYYYY")
     assert "7 digits" in date_problem("1208201", "DDMMYYYY")
+
+
+def test_a_comb_keeps_one_digit_per_cell_only_when_it_has_more_than_cells():
+    def digits(xs, conf=None):
+        return [Digit(k % 10, (conf or {}).get(k, 0.9), x, 0, 8, 20) for k, x in enumerate(xs)]
+    # 8 cells of 30 px; the comb was printed 12 px left of where its template puts it, so the
+    # sixth and seventh digits both centre in cell 6: all 8 are still the date.
+    shifted = digits([3, 33, 63, 93, 123, 153, 172, 200])
+    assert [d.value for d in one_per_cell(shifted, 0, 240, 8)] == list(range(8))
+    # 9 read in 8 cells (a digit cut in two): the surer of the two in the crowded cell stays.
+    crowded = digits([3, 33, 63, 93, 123, 153, 183, 205, 222], conf={7: 0.6, 8: 0.95})
+    assert [d.value for d in one_per_cell(crowded, 0, 240, 8)] == [0, 1, 2, 3, 4, 5, 6, 8]
 
 
 def test_bad_templates_are_refused_with_the_field_named(tmp_path):
