@@ -137,7 +137,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     found_count = 0
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
-        found, probs = segment.segment_line(main, classify)
+        comb = spec.kind in ("comb", "date") and spec.cells
+        found, probs = segment.segment_line(main, classify, pitch=w / spec.cells if comb else None)
         if spec.sign_left:
             found, probs = after_sign(found, probs, x, x + spec.sign_left * w, height, sign_wall(rules, rect, spec, height))
         if spec.closing:

@@ -27,6 +27,8 @@ SPLIT_WIDTH = 0.8
 MIN_PIECE = 0.1
 #: Pieces wider than this share of the line height are not one digit.
 MAX_PIECE = 1.25
+#: In a comb, a glyph no wider than this share of a cell is one digit.
+ONE_CELL = 1.2
 #: Shorter than this share of the line height: a separator (dot, comma, dash), not a digit; and
 #: shorter than this and only in the lower or upper half of the line: a comma or an apostrophe.
 SEPARATOR_HEIGHT = 0.42
@@ -364,9 +366,11 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
     return out[::-1], out_probs[::-1]
 
 
-def segment_line(line: list[Glyph], score: Score, height: float | None = None) -> tuple[list[Glyph], np.ndarray]:
+def segment_line(line: list[Glyph], score: Score, height: float | None = None,
+                 pitch: float | None = None) -> tuple[list[Glyph], np.ndarray]:
     """The digit glyphs of one line, left to right, and their class probabilities: broken strokes
-    merged, separators dropped, touching digits split."""
+    merged, separators dropped, touching digits split. Given the ``pitch`` of a comb's cells, a
+    glyph that fits in one cell is one digit and is not split."""
     if not line:
         return [], np.zeros((0, 11), np.float32)
     height = height or line_height(line)
@@ -383,7 +387,8 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None) -
         wide = g.w > SPLIT_WIDTH * height or (typical is not None and g.w > TYPICAL_WIDE * typical)
         # A glyph read as one digit beyond doubt is searched for a split only when it is too wide for one.
         certain = p[:10].max() >= CERTAIN and g.w <= CERTAIN_WIDTH * height
-        if (wide and not certain) or (doubtful and g.w > 0.45 * height):
+        one_cell = pitch is not None and g.w <= ONE_CELL * pitch
+        if ((wide and not certain) or (doubtful and g.w > 0.45 * height)) and not one_cell:
             pieces, piece_probs = split_glyph(g, height, score, p, typical=typical)
             out.extend(pieces)
             out_probs.extend(piece_probs)

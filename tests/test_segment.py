@@ -118,3 +118,26 @@ def test_a_glyph_likeliest_not_a_digit_is_not_read():
     probs[1, [0, 7, 10]] = [0.25, 0.35, 0.4]            # likeliest clutter, though below one half
     probs[2, [3, 10]] = [0.55, 0.45]                    # likeliest a 3
     assert [d.value for d in read_digits(glyphs, probs)] == [5, 3]
+
+
+def test_a_glyph_that_fits_one_comb_cell_is_not_split(classifier):
+    """A digit with a long lead-in stroke is wide enough to be taken for two; in a comb whose cell
+    it fits, it is one digit."""
+    split_without_cells = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        for d in (5, 7, 2):
+            ink = generate.stroke_digit(d, rng, 40)
+            h = ink.shape[0]
+            glyph = np.zeros((h, ink.shape[1] + int(0.9 * h)), np.float32)
+            glyph[:, int(0.9 * h):] = ink
+            y = int(rng.uniform(0.05, 0.2) * h)
+            cv2.line(glyph, (2, y), (int(0.9 * h) + 6, y + 2), 1.0, 3)
+            line = segment.components(glyph > 0.3, 40)
+            if len(line) != 1:
+                continue  # the stroke missed the digit
+            free, _ = segment.segment_line(line, classifier)
+            in_cell, _ = segment.segment_line(line, classifier, pitch=glyph.shape[1])
+            split_without_cells += len(free) > 1
+            assert len(in_cell) == 1
+    assert split_without_cells >= 2  # the test is about glyphs the split search would cut
