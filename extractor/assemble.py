@@ -13,8 +13,6 @@ from .segment import Glyph
 REVIEW_BELOW = 0.8
 #: A gap wider than this share of the line height starts a new string on a free line.
 STRING_GAP = 1.5
-#: Glyphs more likely "not a digit" than this are dropped (clutter, separators, letters' parts).
-REJECT_ABOVE = 0.5
 #: On a page, a box or line is read as a number only if at most this share of its glyphs were
 #: rejected and its digits' mean confidence is at least this: printed words and letters are not.
 MAX_REJECTED = 0.3
@@ -63,15 +61,15 @@ def rescaled(string: DigitString, factor: float) -> DigitString:
     return DigitString(string.field, string.text, string.confidence, *box(string.x, string.y, string.w, string.h), digits)
 
 
+def rejected(probs: np.ndarray) -> bool:
+    """Whether a glyph is clutter (separators, rules, letters' parts): its likeliest class is "not
+    a digit", even when that class holds less than half the probability."""
+    return bool(probs[NOT_A_DIGIT] > probs[:10].max())
+
+
 def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
-    """The digits among classified glyphs: each glyph's best digit, clutter left out: a glyph whose
-    likeliest class is "not a digit", or that is more likely clutter than not."""
-    digits = []
-    for g, p in zip(glyphs, probs):
-        if p[NOT_A_DIGIT] > REJECT_ABOVE or p[NOT_A_DIGIT] > p[:10].max():
-            continue
-        digits.append(digit_from(p, g.x, g.y, g.w, g.h))
-    return digits
+    """The digits among classified glyphs: each glyph's best digit, clutter left out."""
+    return [digit_from(p, g.x, g.y, g.w, g.h) for g, p in zip(glyphs, probs) if not rejected(p)]
 
 
 def digit_from(probs: np.ndarray, x: int, y: int, w: int, h: int) -> Digit:

@@ -10,7 +10,6 @@ import numpy as np
 
 from . import assemble, clean, layout, segment
 from .errors import InputError
-from .model import NOT_A_DIGIT
 from .templates import FieldSpec, Template, rules_frame
 
 #: A page's rule frame may be shifted and scaled this much against the template's and still fit.
@@ -125,7 +124,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     x0, y0 = max(0, x - pad), max(0, y - pad)
     x1, y1 = min(ink.shape[1], x + w + pad), min(ink.shape[0], y + h + pad)
     crop = ink[y0:y1, x0:x1]
-    if spec.kind in ("comb", "date") and spec.cells:
+    comb = spec.kind in ("comb", "date") and spec.cells
+    if comb:
         crop = crop.copy()
         inner = (x - x0, y - y0, w, h)
         crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner, spec.cells)
@@ -137,7 +137,6 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     found_count = 0
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
-        comb = spec.kind in ("comb", "date") and spec.cells
         found, probs = segment.segment_line(main, classify, pitch=w / spec.cells if comb else None)
         if spec.sign_left:
             found, probs = after_sign(found, probs, x, x + spec.sign_left * w, height, sign_wall(rules, rect, spec, height))
@@ -145,7 +144,7 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
             found, probs = before_closing(found, probs)
         digits = assemble.read_digits(found, probs)
         found_count = len(found)
-        if spec.kind in ("comb", "date") and spec.cells:
+        if comb:
             digits = one_per_cell(digits, x, w, spec.cells, fallback=cell_fallbacks(found, probs, height))
     string = assemble.string_of(spec.name, digits, rect)
     return FieldReading(spec, string, check(spec, string.text, found_count))
@@ -208,7 +207,7 @@ def cell_fallbacks(found, probs, height: float) -> list[assemble.Digit]:
     """Glyphs of a digit's height that the classifier rejected, read as their likeliest digit: in a
     comb a cell holds one digit, so a thin 1 rejected as a stray wall still fills an empty cell."""
     return [assemble.digit_from(p, g.x, g.y, g.w, g.h) for g, p in zip(found, probs)
-            if p[NOT_A_DIGIT] > assemble.REJECT_ABOVE and g.h >= 0.6 * height]
+            if assemble.rejected(p) and g.h >= 0.6 * height]
 
 
 def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int,
@@ -227,13 +226,12 @@ def one_per_cell(digits: list[assemble.Digit], x: int, w: int, cells: int,
             if cell not in best or d.confidence > best[cell].confidence:
                 best[cell] = d
         digits = list(best.values())
-    kept = list(digits)
-    taken = {cell_of(d) for d in kept}
+    taken = {cell_of(d) for d in digits}
     for d in fallback:
-        if len(kept) < cells and cell_of(d) not in taken:
-            kept.append(d)
+        if len(digits) < cells and cell_of(d) not in taken:
+            digits = digits + [d]
             taken.add(cell_of(d))
-    return sorted(kept, key=lambda d: d.x)
+    return sorted(digits, key=lambda d: d.x)
 
 
 def check(spec: FieldSpec, text: str, glyphs: int) -> str:
