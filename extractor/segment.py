@@ -172,8 +172,22 @@ def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
             if overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height:
                 merged[-1] = union([prev, g])
                 continue
+            if overlap > 0 and _stacked_halves(prev, g, height):
+                merged[-1] = union([prev, g])
+                continue
         merged.append(g)
     return merged
+
+
+def _stacked_halves(a: Glyph, b: Glyph, height: float) -> bool:
+    """Two short pieces one above the other, nearly touching, that together stand one digit high:
+    a slanted 1 or a 7's stem that a faint pen or the scan broke across, which overlap too little
+    sideways for the plain test."""
+    upper, lower = (a, b) if a.y <= b.y else (b, a)
+    gap = lower.y - upper.bottom
+    combined_h = max(a.bottom, b.bottom) - min(a.y, b.y)
+    return (max(a.h, b.h) < 0.75 * height and -0.1 * height <= gap <= 0.2 * height
+            and 0.75 * height <= combined_h <= 1.3 * height)
 
 
 def line_top(line: list[Glyph], height: float) -> float:

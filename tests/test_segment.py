@@ -47,6 +47,16 @@ def test_broken_digit_pieces_are_merged():
     assert [(g.x, g.y, g.w, g.h) for g in merged] == [(8, 10, 22, 40), (45, 12, 20, 38)]
 
 
+
+def test_a_slanted_one_broken_across_is_one_glyph():
+    """Its halves overlap sideways by less than half their width, so only the stacking tells."""
+    upper = segment.Glyph(130, 10, 7, 17, np.ones((17, 7), np.float32))
+    lower = segment.Glyph(126, 28, 7, 18, np.ones((18, 7), np.float32))
+    digit = segment.Glyph(80, 10, 30, 36, np.ones((36, 30), np.float32))
+    comma = segment.Glyph(150, 40, 6, 12, np.ones((12, 6), np.float32))  # beside, not stacked: stays
+    merged = segment.merge_broken([digit, upper, lower, comma], height=36)
+    assert [(g.x, g.y, g.w, g.h) for g in merged] == [(80, 10, 30, 36), (126, 10, 11, 36), (150, 40, 6, 12)]
+
 def line_with_marks(text, marks, rng, width=520):
     """A line of pen-stroke digits 60 px tall with the marks between them drawn by ``marks``:
     {character: draw(page, x) -> how far the mark advances the pen}."""
