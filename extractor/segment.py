@@ -209,6 +209,15 @@ def is_separator(g: Glyph, height: float, top: float) -> bool:
     return (low and g.h < SEPARATOR_SHORT * height) or _apostrophe(g, height, top)
 
 
+def is_loose_flag(g: Glyph, line: list[Glyph], height: float, top: float) -> bool:
+    """A flat stroke at the top of the line resting on a digit's top, as the flag of a 5 or the bar
+    of a 7 lifted from the pen: not a dash, but a piece that joining may make a digit of."""
+    if not (g.h < DASH_HEIGHT * height and g.w > 1.5 * g.h and g.bottom <= top + 0.35 * height):
+        return False
+    return any(o is not g and o.h >= 0.5 * height and min(o.right, g.right) - max(o.x, g.x) > 0
+               and abs(o.y - g.bottom) <= 0.2 * height for o in line)
+
+
 def _apostrophe(g: Glyph, height: float, top: float) -> bool:
     """Short, and ending above the middle of the line: an apostrophe or an accent."""
     return g.h < SEPARATOR_SHORT * height and g.bottom < top + 0.55 * height
@@ -389,7 +398,8 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
         return [], np.zeros((0, 11), np.float32)
     height = height or line_height(line)
     top = line_top(line, height)
-    glyphs = [g for g in merge_broken(line, height) if not is_separator(g, height, top)]
+    merged = merge_broken(line, height)
+    glyphs = [g for g in merged if not is_separator(g, height, top) or is_loose_flag(g, merged, height, top)]
     if not glyphs:
         return [], np.zeros((0, 11), np.float32)
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])

@@ -151,3 +151,15 @@ def test_a_glyph_that_fits_one_comb_cell_is_not_split(classifier):
             split_without_cells += len(free) > 1
             assert len(in_cell) == 1
     assert split_without_cells >= 2  # the test is about glyphs the split search would cut
+
+
+def test_a_lifted_flag_is_kept_for_joining_and_a_dash_is_not():
+    body = segment.Glyph(100, 22, 28, 38, np.ones((38, 28), np.float32))   # a 5 without its flag
+    flag = segment.Glyph(118, 12, 24, 8, np.ones((8, 24), np.float32))     # on its top, lifted
+    dash = segment.Glyph(150, 34, 24, 6, np.ones((6, 24), np.float32))     # mid-line: the "-" of "/-"
+    stray = segment.Glyph(200, 12, 24, 8, np.ones((8, 24), np.float32))    # at the top, over no digit
+    line = [body, flag, dash, stray]
+    assert segment.is_separator(flag, 40, 12)  # flat: on its own it would be dropped as a dash
+    assert segment.is_loose_flag(flag, line, 40, 12)
+    assert not segment.is_loose_flag(dash, line, 40, 12)
+    assert not segment.is_loose_flag(stray, line, 40, 12)
