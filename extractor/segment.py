@@ -414,6 +414,8 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
         one_cell = pitch is not None and g.w <= ONE_CELL * pitch
         if ((wide and not certain) or (doubtful and g.w > 0.45 * height)) and not one_cell:
             pieces, piece_probs = split_glyph(g, height, score, p, typical=typical)
+            if p[:10].max() >= CERTAIN and min(q[:10].max() for q in piece_probs) < SURE:
+                pieces, piece_probs = [g], [p]  # a certain digit is not traded for doubtful pieces
             out.extend(pieces)
             out_probs.extend(piece_probs)
         else:

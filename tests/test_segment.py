@@ -163,3 +163,22 @@ def test_a_lifted_flag_is_kept_for_joining_and_a_dash_is_not():
     assert segment.is_loose_flag(flag, line, 40, 12)
     assert not segment.is_loose_flag(dash, line, 40, 12)
     assert not segment.is_loose_flag(stray, line, 40, 12)
+
+
+def test_a_certain_wide_digit_is_not_traded_for_doubtful_pieces():
+    """A 5 written flat and long is one glyph twice as wide as tall; the width prior alone must
+    not split it when its pieces read only doubtfully."""
+    ink = np.zeros((40, 80), np.float32)
+    cv2.line(ink, (5, 5), (75, 5), 1.0, 4)
+    cv2.ellipse(ink, (40, 25), (35, 12), 0, -90, 180, 1.0, 4)
+    wide = segment.Glyph(10, 10, 80, 40, ink)
+
+    def score(batch):
+        probs = np.zeros((len(batch), 11), np.float32)
+        probs[:, 5] = 0.999 if len(batch) == 1 else 0.6  # the whole alone is sure; any piece is not
+        probs[:, 10] = 1 - probs[:, 5]
+        return probs
+
+    found, probs = segment.segment_line([wide], score)
+    assert [(g.x, g.w) for g in found] == [(10, 80)]
+    assert probs[0].argmax() == 5
