@@ -111,15 +111,22 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         if line_h < MIN_HANDWRITING * dpi:
             continue
         found, probs = segment.segment_line(line, classify, line_h)
-        digits = assemble.read_digits(found, probs)
-        if not assemble.looks_like_number(digits, len(found)):
+        if len(found) > assemble.MAX_GLYPHS:
             continue
-        parts = [run for run in assemble.split_at_gaps(digits, line_h)
-                 if np.median([d.h for d in run]) >= MIN_HANDWRITING * dpi]
+        # A line may hold a printed label and a number far apart: each string is judged on its own.
+        parts = [run for run in assemble.split_at_gaps(assemble.read_digits(found, probs), line_h)
+                 if assemble.looks_like_number(run, _glyphs_within(found, run))
+                 and np.median([d.h for d in run]) >= MIN_HANDWRITING * dpi]
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             strings.append(assemble.string_of(name, run))
     return strings
+
+
+def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:
+    """How many glyphs, digits or rejected, have their centre within the span of a run of digits."""
+    x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
+    return sum(x0 <= g.x + g.w / 2 <= x1 for g in glyphs)
 
 
 def read_digit_image(image: np.ndarray, classify) -> assemble.DigitString:

@@ -88,3 +88,18 @@ def test_a_page_with_nothing_written_still_gets_a_row(tmp_path, classifier):
     frame = api.extract([tmp_path], classify=classifier)
     assert len(frame) == 1 and frame["text"][0] == "" and frame["error"][0] == ""
     assert bool(frame["needs_review"][0])
+
+
+def test_a_number_beside_a_printed_label_on_its_line_is_read(classifier):
+    """The label's letters may read as doubtful digits or be rejected; the number far to their
+    right is judged on its own and kept."""
+    import cv2
+
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        page = np.full((600, 1400), 255, np.uint8)
+        cv2.putText(page, "Ref", (100, 340), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 0, 4)
+        ink = generate.stroke_digit(6, rng, 90)
+        view = page[260: 260 + ink.shape[0], 700: 700 + ink.shape[1]]
+        view[...] = np.minimum(view, (255 - ink * 255).astype(np.uint8))
+        assert "6" in [s.text for s in api.read_page_image(page, 300, classifier)]
