@@ -25,6 +25,8 @@ SPECK = 0.12
 SPLIT_WIDTH = 0.8
 #: Pieces narrower than this share of the line height are not a digit (a 1 is about 0.15).
 MIN_PIECE = 0.1
+#: Pieces narrower than this share of the line height are 1s, and are bounded by ink valleys.
+NARROW_PIECE = 0.35
 #: Pieces wider than this share of the line height are not one digit.
 MAX_PIECE = 1.25
 #: In a comb, a glyph no wider than this share of a cell is one digit.
@@ -257,8 +259,12 @@ def _cut_positions(mask: np.ndarray, height: float) -> tuple[list[int], list[int
     w = mask.shape[1]
     profile = cv2.blur(mask.sum(axis=0).astype(np.float32)[None, :], (3, 1))[0]
     margin = max(2, int(MIN_PIECE * height))
-    valleys = [x for x in range(margin, w - margin)
-               if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]]
+    lows = np.array([x for x in range(margin, w - margin)
+                     if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1]], int)
+    # A flat bottom is one valley, cut at its middle (each of its columns would give the same seam);
+    # a flat top or shoulder, not higher on both sides, is none.
+    valleys = [int(run[len(run) // 2]) for run in np.split(lows, np.flatnonzero(np.diff(lows) > 1) + 1)
+               if run.size and profile[run[0] - 1] > profile[run[0]] and profile[run[-1] + 1] > profile[run[-1]]]
     step = max(2, int(0.12 * height))
     comb = list(range(margin, w - margin, step))
     return valleys, comb
@@ -272,9 +278,10 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     h, w = mask.shape
     band = max(2, int(0.15 * height))
     valleys, comb = _cut_positions(mask, height)
-    inner = sorted([_seam(mask, c, band) for c in valleys] + [np.full(h, c, np.int32) for c in comb],
-                   key=lambda seam: float(seam.mean()))
-    seams = [np.zeros(h, np.int32)] + inner + [np.full(h, w, np.int32)]
+    inner = sorted([(_seam(mask, c, band), False) for c in valleys] + [(np.full(h, c, np.int32), True) for c in comb],
+                   key=lambda seam: float(seam[0].mean()))
+    seams = [np.zeros(h, np.int32)] + [s for s, _ in inner] + [np.full(h, w, np.int32)]
+    straight = [False] + [c for _, c in inner] + [False]
     centres = [float(s.mean()) for s in seams]
     candidates, keys = [], []
     n = len(seams)
@@ -285,6 +292,8 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
             entire = i == 0 and j == n - 1
             if not entire and not (MIN_PIECE * height <= width <= MAX_PIECE * height):
                 continue
+            if width < NARROW_PIECE * height and straight[i] and straight[j]:
+                continue  # a narrow piece is a 1, which stands between valleys, not a comb's slice
             piece = mask & (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
             if piece.sum() < 0.02 * height * height:
                 continue

@@ -182,3 +182,28 @@ def test_a_certain_wide_digit_is_not_traded_for_doubtful_pieces():
     found, probs = segment.segment_line([wide], score)
     assert [(g.x, g.w) for g in found] == [(10, 80)]
     assert probs[0].argmax() == 5
+
+
+def test_split_candidates_come_from_valleys_and_comb_not_every_flat_column():
+    """Two blocks with a flat gap between them have one valley, at the gap's middle; and a chain of
+    three overlapping zeros is scored on a bounded set of pieces (it was 1,177 when every column of
+    a flat bottom was a valley and comb slices narrower than a 1 were scored)."""
+    mask = np.zeros((60, 100), bool)
+    mask[5:55, 10:40] = mask[5:55, 50:90] = True
+    valleys, comb = segment._cut_positions(mask, 60)
+    assert valleys == [45]
+    assert comb == list(range(6, 94, 7))
+
+    ink = np.zeros((60, 150), np.float32)
+    for cx in (30, 70, 110):
+        cv2.ellipse(ink, (cx, 30), (24, 27), 0, 0, 360, 1.0, 5)
+    rows = []
+
+    def score(batch):
+        rows.append(len(batch))
+        probs = np.full((len(batch), 11), 0.05, np.float32)
+        probs[:, 0] = 0.5
+        return probs
+
+    segment.split_glyph(segment.Glyph(0, 0, 150, 60, ink), 60, score, np.eye(11)[10])
+    assert sum(rows) <= 700
