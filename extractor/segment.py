@@ -57,6 +57,8 @@ TYPICAL_WIDE = 1.45
 #: A digit whose classifier confidence is below this, or whose "not a digit" probability is
 #: above it, is tried for splitting even when it is not wide.
 SURE = 0.9
+#: Joining a piece to a sure digit may lower its probability by at most this much.
+SURE_DROP = 0.05
 #: A glyph read as a digit with at least this probability, no wider than CERTAIN_WIDTH line heights,
 #: is not searched for a split.
 CERTAIN = 0.98
@@ -374,6 +376,11 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
         return pieces, probs
     keys = list(joined)
     joined_probs = score(np.stack([normalize_digit(joined[k].ink) for k in keys])[..., None])
+    # A piece joined to a sure digit must make it no less sure: a 1 beside a 0 that turns the
+    # pair into a doubtful 0 is a digit of its own, not a part of the 0.
+    sure = [max([probs[m][:10].max() for m in range(i, j) if strong[m]], default=0.0) for i, j in keys]
+    kept = [n for n, p in enumerate(joined_probs) if p[:10].max() >= sure[n] - SURE_DROP]
+    keys, joined_probs = [keys[n] for n in kept], joined_probs[kept]
     value = {(i, i + 1): float(v) for i, v in enumerate(_piece_value(
         np.array([p[:10].max() for p in probs]), np.array([g.w for g in pieces], float), height, typical, JOIN_COST))}
     value.update({k: float(v) for k, v in zip(keys, _piece_value(

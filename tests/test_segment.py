@@ -207,3 +207,21 @@ def test_split_candidates_come_from_valleys_and_comb_not_every_flat_column():
 
     segment.split_glyph(segment.Glyph(0, 0, 150, 60, ink), 60, score, np.eye(11)[10])
     assert sum(rows) <= 700
+
+
+def test_a_piece_that_makes_a_sure_digit_doubtful_is_not_joined_to_it():
+    """A short 1 beside a sure 0: the pair reads as a 0, but less surely than the 0 alone, so the
+    1 stays a glyph of its own (it was absorbed, and 1006509 read as 006509)."""
+    one = segment.Glyph(20, 0, 9, 29, np.ones((29, 9), np.float32))
+    zero = segment.Glyph(32, 4, 26, 36, np.ones((36, 26), np.float32))
+    as_one, as_zero = np.zeros(11, np.float32), np.zeros(11, np.float32)
+    as_one[[1, 10]] = 0.6, 0.4
+    as_zero[0] = 1.0
+
+    def score(batch):
+        probs = np.zeros((len(batch), 11), np.float32)
+        probs[:, 0], probs[:, 10] = 0.79, 0.21  # the pair, joined
+        return probs
+
+    pieces, probs = segment.regroup([one, zero], [as_one, as_zero], 38, score)
+    assert [(g.x, g.w) for g in pieces] == [(20, 9), (32, 26)]
