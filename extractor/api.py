@@ -6,6 +6,7 @@ comes back as rows: the strings read, or one row with the reason it could not be
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import pandas as pd
 
 from . import assemble, batch, clean, layout, segment
 from .errors import BadArgument
-from .model import compiled, load_model, probabilities
+from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
 from .pages import DEFAULT_DPI, Page, find_inputs
 from .records import long_frame
@@ -49,8 +50,14 @@ class Classifier:
     """The model, loaded once per process, called on batches of normalized crops."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None):
-        self.model = load_model(model_path, threads=threads)
-        self.graph = compiled(self.model)
+        quiet_tensorflow(threads)
+        self.path = model_path
+        self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
+
+    @functools.cached_property
+    def model(self):
+        """The Keras model itself, loaded when first asked for (training tools, the model card)."""
+        return load_model(self.path)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return probabilities(self.graph, batch)

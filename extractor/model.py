@@ -7,8 +7,10 @@ way); it stays small enough to classify thousands of crops a second on two CPU c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,17 +100,60 @@ def load_model(path: str | os.PathLike | None = None, threads: int | None = None
     return tf.keras.models.load_model(path, compile=False)
 
 
-def compiled(model):
-    """The model as one compiled graph for any batch size: segmentation calls it many times with
-    small batches, where Keras's per-call overhead would dominate."""
+class LiteModel:
+    """The model as a TensorFlow Lite graph run by XNNPACK: the same probabilities (to 1e-6) at
+    about 1.7 times the speed of TensorFlow on a CPU, for the many small batches segmentation asks.
+    Calls are serialized, as one interpreter cannot run two batches at once."""
+
+    def __init__(self, flatbuffer: bytes, threads: int | None = None):
+        import threading
+
+        tf = quiet_tensorflow()
+        with warnings.catch_warnings():  # tf.lite.Interpreter announces its successor package
+            warnings.simplefilter("ignore")
+            self.interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads or os.cpu_count())
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.output = self.interpreter.get_output_details()[0]["index"]
+        self.interpreter.allocate_tensors()
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, np.float32)
+        with self.lock:
+            if tuple(self.interpreter.get_input_details()[0]["shape"]) != batch.shape:
+                self.interpreter.resize_tensor_input(self.input, batch.shape)
+                self.interpreter.allocate_tensors()
+            self.interpreter.set_tensor(self.input, batch)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output).copy()
+
+
+def lite_flatbuffer(path: str | os.PathLike | None = None) -> bytes:
+    """A saved model (default: the shipped one) converted to TensorFlow Lite. The conversion takes
+    seconds, so it is kept in the user's cache under the model file's hash: a retrained or
+    replaced model is converted afresh, never confused with the old one."""
+    path = Path(path) if path else DEFAULT_MODEL
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found (train one with `extractor train`)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "extractor" / f"{digest}.tflite"
+    if cache.is_file():
+        return cache.read_bytes()
     tf = quiet_tensorflow()
-    return tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                       input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+    flatbuffer = tf.lite.TFLiteConverter.from_keras_model(load_model(path)).convert()
+    try:  # written whole, then renamed into place, so a parallel worker never reads half a file
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(flatbuffer)
+        partial.replace(cache)
+    except OSError:
+        pass  # no writable cache: convert again next time
+    return flatbuffer
 
 
 def probabilities(model, batch: np.ndarray) -> np.ndarray:
     """(n, 11) class probabilities for a (n, 28, 28, 1) batch, run in large chunks. ``model`` is a
-    Keras model or its :func:`compiled` form."""
+    Keras model or a :class:`LiteModel`."""
     if len(batch) == 0:
         return np.zeros((0, CLASSES), np.float32)
     out = []

@@ -65,3 +65,26 @@ def test_tiny_training_run_writes_a_model_and_card(tmp_path):
                                            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
     assert 0 < card["mnist_test_accuracy"] <= 1
     assert out.stat().st_size < 5_000_000
+
+
+def test_the_lite_graph_reads_as_the_keras_model_and_is_cached_by_the_model_hash(
+        mnist_test, classifier, tmp_path, monkeypatch):
+    batch = normalize_batch(list(mnist_test.images[:500]))
+    keras_probs = model_module.probabilities(classifier.model, batch)
+    assert np.abs(classifier(batch) - keras_probs).max() < 1e-4
+    fresh = model_module.LiteModel(model_module.lite_flatbuffer(), threads=1)
+    for size in (1, 7, 1):  # any batch size, the graph's own (1) first
+        assert np.abs(fresh(batch[:size]) - keras_probs[:size]).max() < 1e-4
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes(model_module.DEFAULT_MODEL.read_bytes())
+    first = model_module.lite_flatbuffer(copy)
+    assert len(list((tmp_path / "extractor").glob("*.tflite"))) == 1
+    assert model_module.lite_flatbuffer(copy) == first  # read back from the cache
+    # Another model under the same name is converted afresh, never served the old graph.
+    other = model_module.build_model(folded=True)
+    other.save(copy)
+    lite = model_module.LiteModel(model_module.lite_flatbuffer(copy), threads=1)
+    assert len(list((tmp_path / "extractor").glob("*.tflite"))) == 2
+    assert np.abs(lite(batch[:50]) - model_module.probabilities(other, batch[:50])).max() < 1e-4
