@@ -7,9 +7,11 @@ way); it stays small enough to classify thousands of crops a second on two CPU c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,20 @@ def load_model(path: str | os.PathLike | None = None, threads: int | None = None
     return tf.keras.models.load_model(path, compile=False)
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+    """The process's stderr (file descriptor 2, where C++ libraries write) sent to /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class LiteModel:
     """The model as a TensorFlow Lite graph run by XNNPACK: the same probabilities (to 1e-6) at
     about 1.7 times the speed of TensorFlow on a CPU, for the many small batches segmentation asks.
@@ -109,12 +125,14 @@ class LiteModel:
         import threading
 
         tf = quiet_tensorflow()
-        with warnings.catch_warnings():  # tf.lite.Interpreter announces its successor package
+        # tf.lite.Interpreter announces its successor package, and its C++ side prints a line on
+        # stderr when the XNNPACK delegate starts, which no setting turns off: neither reaches users.
+        with warnings.catch_warnings(), _stderr_silenced():
             warnings.simplefilter("ignore")
             self.interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads or os.cpu_count())
+            self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         self.output = self.interpreter.get_output_details()[0]["index"]
-        self.interpreter.allocate_tensors()
         self.lock = threading.Lock()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

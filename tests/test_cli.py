@@ -114,3 +114,14 @@ def test_evaluate_scores_a_labelled_folder_with_confusion_and_worst_mistakes(dig
         assert (tmp_path / "worst.png").stat().st_size > 0
     text = run_cli("evaluate", "--digits", digit_folder)
     assert "confusion" in text.stdout and "of 200 digits" in text.stdout
+
+
+def test_extract_prints_only_its_own_lines(tmp_path):
+    """No library chatter (TensorFlow start-up, the TF Lite delegate's INFO line) reaches the user:
+    stderr holds the one summary line."""
+    sample = sorted((ROOT / "samples" / "forms").iterdir())[0]
+    run = run_cli("extract", sample, "-o", tmp_path / "out.csv")
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "0 errors" in lines[0] and str(tmp_path / "out.csv") in lines[0]
