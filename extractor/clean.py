@@ -132,7 +132,7 @@ def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     horizontal = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (long_run, 1)))
     vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, side_run)))
     long_vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_run)))
-    near_horizontal = cv2.dilate(horizontal, np.ones((5, 5), np.uint8))
+    near_horizontal = cv2.dilate(horizontal, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
     ys, xs = np.nonzero((near_horizontal > 0) & (vertical > 0))
     runs = labels[ys, xs]

@@ -74,6 +74,20 @@ def test_a_stem_standing_on_an_underline_is_not_a_box_side():
     assert not kept[:, 195:365].any()                # the box beside it is gone, sides and all
 
 
+def test_an_upright_1_just_under_a_comb_top_is_writing_not_a_wall():
+    """Comb walls meet the top rule; a 1 written two pixels below it does not, and stays ink."""
+    page = np.full((120, 300), 255, np.uint8)
+    cv2.rectangle(page, (20, 30), (260, 76), 0, 2)   # a comb of four cells, 46 px tall inside
+    for x in (80, 140, 200):
+        cv2.line(page, (x, 30), (x, 76), 0, 2)
+    cv2.line(page, (110, 34), (110, 70), 0, 2)       # a 1 in the second cell, its top 2 px down
+    ink = clean.binarize(page, 21)
+    rules = clean.find_rules(ink, 21)
+    assert rules[40:70, 140].all() and rules[40:70, 80].all()  # the walls are rules
+    assert not rules[36:70, 108:113].any()                     # the 1 is not
+    assert clean.remove_rules(ink, rules, 21)[38:68, 109:112].any(axis=1).all()
+
+
 def test_bold_felt_pen_strokes_are_found_solid_not_hollow():
     page = np.full((160, 200), 255, np.uint8)
     cv2.ellipse(page, (100, 55), (22, 20), 0, 0, 360, 20, 16)   # a bold 8: two fat loops
