@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,6 @@ class LiteModel:
     Calls are serialized, as one interpreter cannot run two batches at once."""
 
     def __init__(self, flatbuffer: bytes, threads: int | None = None):
-        import threading
-
         tf = quiet_tensorflow()
         # tf.lite.Interpreter announces its successor package, and its C++ side prints a line on
         # stderr when the XNNPACK delegate starts, which no setting turns off: neither reaches users.

@@ -173,10 +173,8 @@ def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
             prev = merged[-1]
             overlap = min(prev.right, g.right) - max(prev.x, g.x)
             combined_h = max(prev.bottom, g.bottom) - min(prev.y, g.y)
-            if overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height:
-                merged[-1] = union([prev, g])
-                continue
-            if overlap > 0 and _stacked_halves(prev, g, height):
+            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height)
+                    or (overlap > 0 and _stacked_halves(prev, g, height))):
                 merged[-1] = union([prev, g])
                 continue
         merged.append(g)
@@ -275,7 +273,8 @@ def _cut_positions(mask: np.ndarray, height: float) -> tuple[list[int], list[int
 def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
                 max_digits: int = 8, typical: float | None = None) -> tuple[list[Glyph], list[np.ndarray]]:
     """Split a glyph into the digits the classifier is surest of (possibly just itself, whose
-    probabilities are ``whole``); returns the pieces and their probabilities."""
+    probabilities are ``whole``; always itself when it is read with certainty and a piece would
+    not be); returns the pieces and their probabilities."""
     mask = glyph.ink > 0
     h, w = mask.shape
     band = max(2, int(0.15 * height))
@@ -325,6 +324,8 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     if len(path) == 1 or len(path) > max_digits:
         return [glyph], [whole]
     index = {k: i for i, k in enumerate(keys)}
+    if whole[:10].max() >= CERTAIN and min(digit_p[index[key]] for key in path) < SURE:
+        return [glyph], [whole]  # a certain digit is not traded for doubtful pieces
     pieces, piece_probs = [], []
     for key in path:
         piece = _glyph_from_mask(candidates[index[key]], glyph.x, glyph.y, glyph.ink)
@@ -430,8 +431,6 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
         one_cell = pitch is not None and g.w <= ONE_CELL * pitch
         if ((wide and not certain) or (doubtful and g.w > 0.45 * height)) and not one_cell:
             pieces, piece_probs = split_glyph(g, height, score, p, typical=typical)
-            if p[:10].max() >= CERTAIN and min(q[:10].max() for q in piece_probs) < SURE:
-                pieces, piece_probs = [g], [p]  # a certain digit is not traded for doubtful pieces
             out.extend(pieces)
             out_probs.extend(piece_probs)
         else:
