@@ -57,6 +57,9 @@ TYPICAL_WIDE = 1.45
 #: A digit whose classifier confidence is below this, or whose "not a digit" probability is
 #: above it, is tried for splitting even when it is not wide.
 SURE = 0.9
+#: Pieces with a gap wider than this share of the line height between them are not joined: a pen
+#: lift or a break in the scan leaves a hair's gap, two digits written apart leave more.
+JOIN_GAP = 0.15
 #: Joining a piece to a sure digit may lower its probability by at most this much.
 SURE_DROP = 0.05
 #: A glyph read as a digit with at least this probability, no wider than CERTAIN_WIDTH line heights,
@@ -358,8 +361,8 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
             most: int = 3, typical: float | None = None) -> tuple[list[Glyph], list[np.ndarray]]:
     """Join neighbouring pieces back into one digit where the classifier is surer of the whole:
     the flag of a 5 or a 1 that the pen lifted from, a stroke the scan broke, a digit cut in two.
-    Runs of up to ``most`` pieces, no wider than one digit and holding at most one sure digit, are
-    tried; the best grouping wins."""
+    Runs of up to ``most`` pieces, no wider than one digit, holding at most one sure digit and no
+    gap wider than JOIN_GAP, are tried; the best grouping wins."""
     n = len(pieces)
     if n < 2:
         return pieces, probs
@@ -368,7 +371,8 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
     joined: dict[tuple[int, int], Glyph] = {}
     for i in range(n):
         for j in range(i + 2, min(n, i + most) + 1):
-            if sum(strong[i:j]) > 1:
+            apart = any(b.x - a.right > JOIN_GAP * height for a, b in zip(pieces[i: j - 1], pieces[i + 1: j]))
+            if sum(strong[i:j]) > 1 or apart:
                 continue
             g = union(pieces[i:j])
             if g.w <= MAX_PIECE * height and g.h <= 1.5 * height:

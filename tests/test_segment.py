@@ -225,3 +225,19 @@ def test_a_piece_that_makes_a_sure_digit_doubtful_is_not_joined_to_it():
 
     pieces, probs = segment.regroup([one, zero], [as_one, as_zero], 38, score)
     assert [(g.x, g.w) for g in pieces] == [(20, 9), (32, 26)]
+
+
+def test_pieces_written_apart_are_not_joined():
+    def probs(digit, p):
+        out = np.full(11, (1 - p) / 10, np.float32)
+        out[digit] = p
+        return out
+
+    def score(batch):  # whatever is joined reads as a doubtful 7
+        return np.stack([probs(7, 0.59)] * len(batch))
+
+    seven = segment.Glyph(0, 2, 18, 26, np.ones((26, 18), np.float32))
+    for gap, pieces_left in ((6, 2), (2, 1)):  # a fifth of the line height apart; a hair apart
+        one = segment.Glyph(18 + gap, 0, 5, 29, np.ones((29, 5), np.float32))
+        out, _ = segment.regroup([seven, one], [probs(7, 0.84), probs(1, 0.87)], 30.5, score)
+        assert len(out) == pieces_left
