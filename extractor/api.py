@@ -20,6 +20,7 @@ from . import assemble, batch, clean, layout, segment
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
+from .pairs import DEFAULT_PAIR_MODEL
 from .pages import DEFAULT_DPI, Page, find_inputs
 from .records import long_frame
 
@@ -47,12 +48,19 @@ class Options:
 
 
 class Classifier:
-    """The model, loaded once per process, called on batches of normalized crops."""
+    """The model, loaded once per process, called on batches of normalized crops; with it, where
+    its file is present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
+    glyphs that may be two overlapping digits (None without one)."""
 
-    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None):
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
+                 pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL):
         quiet_tensorflow(threads)
         self.path = model_path
         self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
+        self.pairs = None
+        if pair_model_path and Path(pair_model_path).is_file():
+            pair_graph = LiteModel(lite_flatbuffer(pair_model_path), threads=threads)
+            self.pairs = functools.partial(probabilities, pair_graph)
 
     @functools.cached_property
     def model(self):

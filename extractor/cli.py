@@ -33,17 +33,25 @@ def main(ctx, debug):
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--limit", type=click.IntRange(1), help="Train on this many MNIST images only (for quick checks).")
 @click.option("-o", "--output", "out", default=None, type=click.Path(dir_okay=False),
-              help="Model file to write (default: the shipped models/digits.keras).")
+              help="Model file to write (default: the shipped models/digits.keras, or models/pairs.keras).")
+@click.option("--pairs", is_flag=True, help="Train the model that reads two overlapping digits as one glyph.")
 @click.pass_context
-def train(ctx, data, epochs, seed, limit, out):
-    """Train the digit classifier from MNIST and write it with its model card."""
+def train(ctx, data, epochs, seed, limit, out, pairs):
+    """Train the digit classifier (or, with --pairs, the pair model) from MNIST and write it with its
+    model card."""
     from .model import DEFAULT_MODEL
     from .train import train as run_training
+    from .train import train_pairs
 
     command = "extractor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        run_training(data=data, epochs=epochs, seed=seed, out=out or DEFAULT_MODEL, limit=limit,
-                     command=command, log=lambda line: click.echo(line, err=True))
+        if pairs:
+            train_pairs(data=data, epochs=epochs, seed=seed, out=out, command=command, log=log,
+                        **({"epoch_size": limit} if limit else {}))
+        else:
+            run_training(data=data, epochs=epochs, seed=seed, out=out or DEFAULT_MODEL, limit=limit,
+                         command=command, log=log)
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
 

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .normalize import normalize_digit
+from .pairs import digit_probabilities, normalize_pairs
 
 #: Specks smaller than this share of the digit height (in both directions) are noise.
 SPECK = 0.12
@@ -67,11 +68,20 @@ SURE_DROP = 0.05
 CERTAIN = 0.98
 CERTAIN_WIDTH = 1.5
 
+#: A glyph at least PAIR_WIDTH and at most PAIR_MAX_WIDTH line heights wide, and at least
+#: PAIR_HEIGHT tall, is also shown to the pair model; where it reads two digits with at least
+#: PAIR_SURE probability, they are the glyph's digits.
+PAIR_WIDTH = 0.5
+PAIR_MAX_WIDTH = 1.6
+PAIR_HEIGHT = 0.7
+PAIR_SURE = 0.9
+
 #: A glyph's pixels keep at least this darkness (0..1), so the faint edges binarization took for
 #: ink still reach the classifier.
 FAINTEST = 0.2
 
 Score = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28, 1) -> (n, 11) probabilities
+PairScore = Callable[[np.ndarray], np.ndarray]  # (n, 28, 56, 1) -> (n, 101) probabilities (pairs.py)
 
 
 @dataclass(frozen=True)
@@ -338,6 +348,36 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     return pieces, piece_probs
 
 
+def pair_halves(glyph: Glyph, height: float) -> tuple[Glyph, Glyph] | None:
+    """A glyph read as two overlapping digits, cut in two for their boxes: along the seam from the
+    ink valley nearest its middle (or from the middle itself)."""
+    mask = glyph.ink > 0
+    h, w = mask.shape
+    valleys, _ = _cut_positions(mask, height)
+    middle = min(valleys, key=lambda c: abs(c - w / 2), default=w // 2)
+    seam = _seam(mask, middle, max(2, int(0.15 * height)))[:, None]
+    xs = np.arange(w)[None, :]
+    left = _glyph_from_mask(mask & (xs < seam), glyph.x, glyph.y, glyph.ink)
+    right = _glyph_from_mask(mask & (xs >= seam), glyph.x, glyph.y, glyph.ink)
+    return (left, right) if left is not None and right is not None else None
+
+
+def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
+               pitch: float | None = None) -> dict[int, np.ndarray]:
+    """The pair model's reading of each glyph of a pair's size, by index, where it is sure that the
+    glyph is two digits: (101,) probabilities. In a comb of cells ``pitch`` wide, a glyph that fits
+    in one cell is one digit."""
+    if read_pair is None:
+        return {}
+    sized = [i for i, g in enumerate(glyphs)
+             if PAIR_WIDTH * height <= g.w <= PAIR_MAX_WIDTH * height and g.h >= PAIR_HEIGHT * height
+             and not (pitch and g.w <= ONE_CELL * pitch)]
+    if not sized:
+        return {}
+    probs = read_pair(normalize_pairs([glyphs[i].ink for i in sized]))
+    return {i: p for i, p in zip(sized, probs) if p[:100].max() >= PAIR_SURE}
+
+
 def typical_width(glyphs: list[Glyph], height: float) -> float | None:
     """The usual width of a digit on this line: the median width of its glyphs that are not 1s
     (narrower than a third of the line height), when there are three or more."""
@@ -413,8 +453,9 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
 def segment_line(line: list[Glyph], score: Score, height: float | None = None,
                  pitch: float | None = None) -> tuple[list[Glyph], np.ndarray]:
     """The digit glyphs of one line, left to right, and their class probabilities: broken strokes
-    merged, separators dropped, touching digits split. Given the ``pitch`` of a comb's cells, a
-    glyph that fits in one cell is one digit and is not split."""
+    merged, separators dropped, touching digits split, and overlapping pairs read by the pair model
+    where ``score`` has one (its ``pairs`` attribute, a :data:`PairScore`). Given the ``pitch`` of a
+    comb's cells, a glyph that fits in one cell is one digit and is not split."""
     if not line:
         return [], np.zeros((0, 11), np.float32)
     height = height or line_height(line)
@@ -425,9 +466,16 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
         return [], np.zeros((0, 11), np.float32)
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
     typical = typical_width(glyphs, height)
+    # In a comb, a glyph that fits in one cell is one digit.
+    pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch)
     out: list[Glyph] = []
     out_probs: list[np.ndarray] = []
-    for g, p in zip(glyphs, probs):
+    for index, (g, p) in enumerate(zip(glyphs, probs)):
+        halves = pair_halves(g, height) if index in pairs else None
+        if halves:
+            out.extend(halves)
+            out_probs.extend(digit_probabilities(pairs[index]))
+            continue
         doubtful = p[:10].max() < SURE or p[10] > 1 - SURE
         wide = g.w > SPLIT_WIDTH * height or (typical is not None and g.w > TYPICAL_WIDE * typical)
         # A glyph read as one digit beyond doubt is searched for a split only when it is too wide for one.
