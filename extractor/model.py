@@ -44,14 +44,11 @@ def quiet_tensorflow(threads: int | None = None):
     return tf
 
 
-def build_model(folded: bool = False, dropout: float = 0.3):
-    """The CNN, uncompiled: (n, 28, 28, 1) float in [0, 1] to (n, 11) softmax.
-
-    ``folded=True`` builds the inference form, in which each batch normalization is folded into the
-    layer before it (see train.fold_batchnorm); the layer names match, so weights carry over by name.
-    """
-    tf = quiet_tensorflow()
-    layers = tf.keras.layers
+def layer_makers(folded: bool, dropout: float):
+    """The pieces the project's CNNs are built of: Keras layers, ``block`` (a layer followed by batch
+    normalization and ReLU, or in the folded inference form a layer with bias and ReLU), ``conv``
+    (such a block around a convolution) and ``drop`` (dropout, absent when folded)."""
+    layers = quiet_tensorflow().keras.layers
 
     def block(x, name, make):
         if folded:
@@ -60,12 +57,23 @@ def build_model(folded: bool = False, dropout: float = 0.3):
         x = layers.BatchNormalization(name=batchnorm_name(name))(x)
         return layers.Activation("relu")(x)
 
-    def conv(x, name, filters, kernel, strides=1, padding="valid"):
+    def conv(x, name, filters, kernel=3, strides=1, padding="valid"):
         return block(x, name, lambda n, **kw: layers.Conv2D(filters, kernel, strides=strides, padding=padding, name=n, **kw))
 
     def drop(x):
         return x if folded else layers.Dropout(dropout)(x)
 
+    return layers, block, conv, drop
+
+
+def build_model(folded: bool = False, dropout: float = 0.3):
+    """The CNN, uncompiled: (n, 28, 28, 1) float in [0, 1] to (n, 11) softmax.
+
+    ``folded=True`` builds the inference form, in which each batch normalization is folded into the
+    layer before it (see train.fold_batchnorm); the layer names match, so weights carry over by name.
+    """
+    tf = quiet_tensorflow()
+    layers, block, conv, drop = layer_makers(folded, dropout)
     inputs = tf.keras.Input((28, 28, 1), name="digit")
     x = conv(inputs, "conv1", 32, 3)                  # 26x26
     x = conv(x, "conv2", 32, 3, strides=2)            # 12x12

@@ -93,11 +93,12 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def normalize_batch(inks: list[np.ndarray]) -> np.ndarray:
-    """Normalize many crops into one (n, 28, 28, 1) float32 batch for the model."""
-    batch = np.zeros((len(inks), SIZE, SIZE, 1), np.float32)
+def normalize_batch(inks: list[np.ndarray], normalize=normalize_digit, shape: tuple[int, int] = (SIZE, SIZE)) -> np.ndarray:
+    """Normalize many crops into one (n, *shape, 1) float32 batch for a model: by default digits, as
+    :func:`normalize_digit` makes them, for the digit model."""
+    batch = np.zeros((len(inks), *shape, 1), np.float32)
     for i, ink in enumerate(inks):
-        batch[i, :, :, 0] = normalize_digit(ink)
+        batch[i, :, :, 0] = normalize(ink)
     return batch
 
 

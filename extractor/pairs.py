@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from . import augment
+from .normalize import normalize_batch
 
 #: Pair classes 0-99 are "ab" as 10 * a + b; this one is "not two digits".
 NOT_A_PAIR = 100
@@ -51,10 +52,7 @@ def normalize_pair(ink: np.ndarray) -> np.ndarray:
 
 def normalize_pairs(inks: list[np.ndarray]) -> np.ndarray:
     """Many glyphs as one (n, 28, 56, 1) batch for the pair model."""
-    batch = np.zeros((len(inks), HEIGHT, WIDTH, 1), np.float32)
-    for i, ink in enumerate(inks):
-        batch[i, :, :, 0] = normalize_pair(ink)
-    return batch
+    return normalize_batch(inks, normalize_pair, (HEIGHT, WIDTH))
 
 
 def digit_probabilities(pair_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,24 +149,10 @@ def make_pair_epoch(images: np.ndarray, labels: np.ndarray, size: int, seed: int
 def build_pair_model(folded: bool = False, dropout: float = 0.3):
     """The pair CNN, uncompiled: (n, 28, 56, 1) in [0, 1] to (n, 101) softmax; built like the digit
     model (model.build_model), a little wider, with ``folded`` meaning the same."""
-    from .model import batchnorm_name, quiet_tensorflow
+    from .model import layer_makers, quiet_tensorflow
 
     tf = quiet_tensorflow()
-    layers = tf.keras.layers
-
-    def block(x, name, make):
-        if folded:
-            return make(name, use_bias=True, activation="relu")(x)
-        x = make(name, use_bias=False, activation=None)(x)
-        x = layers.BatchNormalization(name=batchnorm_name(name))(x)
-        return layers.Activation("relu")(x)
-
-    def conv(x, name, filters, strides=1, padding="valid"):
-        return block(x, name, lambda n, **kw: layers.Conv2D(filters, 3, strides=strides, padding=padding, name=n, **kw))
-
-    def drop(x):
-        return x if folded else layers.Dropout(dropout)(x)
-
+    layers, block, conv, drop = layer_makers(folded, dropout)
     inputs = tf.keras.Input((HEIGHT, WIDTH, 1), name="glyph")
     x = conv(inputs, "conv1", 32)                           # 26x54
     x = conv(x, "conv2", 32, strides=2)                     # 12x26
