@@ -177,8 +177,9 @@ def lite_flatbuffer(path: str | os.PathLike | None = None) -> bytes:
 
 
 def probabilities(model, batch: np.ndarray) -> np.ndarray:
-    """(n, 11) class probabilities for a (n, 28, 28, 1) batch, run in large chunks. ``model`` is a
-    Keras model or a :class:`LiteModel`."""
+    """Class probabilities for a batch of normalized crops ((n, 11) from the digit model's
+    (n, 28, 28, 1)), run in large chunks. ``model`` is a Keras model or a :class:`LiteModel`, of the
+    digit model or the pair model (pairs.py)."""
     if len(batch) == 0:
         return np.zeros((0, CLASSES), np.float32)
     out = []

@@ -9,6 +9,7 @@ of the saved model, which makes it faster to run and keeps its outputs the same.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import multiprocessing
 import platform
@@ -85,6 +86,66 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict(model, x).digits == y).mean()) if len(y) else float("nan")
 
 
+def prefetched_epochs(make, args: tuple, epochs: int):
+    """Each epoch's (epoch, x, y), made by ``make(*args, epoch)`` in a process of its own one epoch
+    ahead of training. The process starts here, before TensorFlow is imported, so it never
+    inherits it; it is shut down when the epochs run out or the caller stops early."""
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    first = pool.submit(make, *args, 0)
+
+    def epochs_made():
+        future = first
+        try:
+            for epoch in range(epochs):
+                x, y = future.result()
+                if epoch + 1 < epochs:
+                    future = pool.submit(make, *args, epoch + 1)
+                yield epoch, x, y
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+    return epochs_made()
+
+
+def fit_epochs(model, made, epochs: int, batch_size: int, log, report=lambda model: "") -> None:
+    """Train ``model`` (compiled) one epoch of ``made`` (prefetched_epochs) at a time, on the cosine
+    learning-rate schedule, logging each epoch with what ``report`` adds."""
+    with contextlib.closing(made):
+        tick = time.time()
+        for epoch, x, y in made:
+            model.optimizer.learning_rate.assign(learning_rate(epoch, epochs))
+            history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
+            log(f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
+                f"loss {history.history['loss'][-1]:.4f}  train acc {history.history['accuracy'][-1]:.4f}  "
+                f"{report(model)}{time.time() - tick:.0f}s")
+            tick = time.time()
+
+
+def save_model(model, out: Path) -> None:
+    """Write ``model`` to ``out`` whole: saved beside it, then renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(out)
+
+
+def card_facts(folded, out: Path, folder: Path, train_images: int, test_images: int) -> dict:
+    """What every model card says of the saved model and the data it learned from."""
+    return {"model": out.name, "architecture": architecture_summary(folded),
+            "parameters": int(folded.count_params()), "size_bytes": out.stat().st_size,
+            "data": {"folder": str(folder), "sha256": mnist.data_hashes(folder),
+                     "train_images": int(train_images), "test_images": int(test_images)}}
+
+
+def run_facts(started: float, tf) -> dict:
+    """What every model card says of the training run: optimizer, time, machine and versions."""
+    return {"optimizer": f"Adam, cosine decay {PEAK_LEARNING_RATE:g} -> {FINAL_LEARNING_RATE:g}",
+            "seconds": round(time.time() - started, 1),
+            "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {platform.system()}",
+            "python": sys.version.split()[0], "tensorflow": tf.__version__,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
 def train(
     data: str | None = None,
     epochs: int = 40,
@@ -105,63 +166,34 @@ def train(
         pick = np.random.default_rng(seed).permutation(len(images))[:limit]
         images, labels = images[pick], labels[pick]
 
-    # The epoch maker runs in its own process, started before TensorFlow so it never inherits it.
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-    future = pool.submit(make_epoch, images, labels, seed, 0)
+    made = prefetched_epochs(make_epoch, (images, labels, seed), epochs)
 
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model()
-    optimizer = tf.keras.optimizers.Adam(PEAK_LEARNING_RATE)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=tf.keras.optimizers.Adam(PEAK_LEARNING_RATE), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     test_x = normalize_batch(list(test_split.images))
     test_y = test_split.labels.astype(np.int64)
-    try:
-        for epoch in range(epochs):
-            tick = time.time()
-            x, y = future.result()
-            if epoch + 1 < epochs:
-                future = pool.submit(make_epoch, images, labels, seed, epoch + 1)
-            optimizer.learning_rate.assign(learning_rate(epoch, epochs))
-            history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
-            test_accuracy = accuracy(model, test_x, test_y)
-            log(
-                f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
-                f"loss {history.history['loss'][-1]:.4f}  train acc {history.history['accuracy'][-1]:.4f}  "
-                f"MNIST test acc {test_accuracy:.4f}  {time.time() - tick:.0f}s"
-            )
-    finally:
-        pool.shutdown(cancel_futures=True)
+    fit_epochs(model, made, epochs, batch_size, log,
+               report=lambda model: f"MNIST test acc {accuracy(model, test_x, test_y):.4f}  ")
 
     folded = fold_batchnorm(model)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.keras")
-    folded.save(tmp)
-    tmp.replace(out)
+    save_model(folded, out)
     test_accuracy = accuracy(folded, test_x, test_y)
     card = {
-        "model": out.name,
+        **card_facts(folded, out, folder, len(images), len(test_y)),
         "task": "handwritten digit 0-9, plus class 10 'not a digit', on MNIST-normalized 28x28 crops",
-        "architecture": architecture_summary(folded),
-        "parameters": int(folded.count_params()),
-        "size_bytes": out.stat().st_size,
         "classes": CLASSES,
-        "data": {"folder": str(folder), "sha256": mnist.data_hashes(folder),
-                 "train_images": int(len(images)), "test_images": int(len(test_y))},
         "training": {
             "command": command or "extractor train",
             "seed": seed, "epochs": epochs, "batch_size": batch_size,
-            "optimizer": f"Adam, cosine decay {PEAK_LEARNING_RATE:g} -> {FINAL_LEARNING_RATE:g}",
             "augmentation": "per epoch: 25% clean, 35% light affine, 40% heavy (affine, elastic, stroke "
                             "thickness, resolution loss, blur, gamma, binarization, noise); "
                             f"{CLUTTER_SHARE:.0%} synthetic not-a-digit clutter",
-            "seconds": round(time.time() - started, 1),
-            "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {platform.system()}",
-            "python": sys.version.split()[0], "tensorflow": tf.__version__,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **run_facts(started, tf),
         },
         "mnist_test_accuracy": round(test_accuracy, 6),
         "real_digit_accuracy": {},
@@ -229,57 +261,31 @@ def train_pairs(
     train_split = mnist.load_split(folder, "train")
     test_split = mnist.load_split(folder, "test")
     images, labels = train_split.images, train_split.labels
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-    future = pool.submit(make_pair_epoch, images, labels, epoch_size, seed, 0)
+    made = prefetched_epochs(make_pair_epoch, (images, labels, epoch_size, seed), epochs)
 
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)
     model = build_pair_model()
-    optimizer = tf.keras.optimizers.Adam(PEAK_LEARNING_RATE)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        for epoch in range(epochs):
-            tick = time.time()
-            x, y = future.result()
-            if epoch + 1 < epochs:
-                future = pool.submit(make_pair_epoch, images, labels, epoch_size, seed, epoch + 1)
-            optimizer.learning_rate.assign(learning_rate(epoch, epochs))
-            history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
-            log(f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
-                f"loss {history.history['loss'][-1]:.4f}  train acc {history.history['accuracy'][-1]:.4f}  "
-                f"{time.time() - tick:.0f}s")
-    finally:
-        pool.shutdown(cancel_futures=True)
+    model.compile(optimizer=tf.keras.optimizers.Adam(PEAK_LEARNING_RATE), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    fit_epochs(model, made, epochs, batch_size, log)
 
     folded = fold_batchnorm(model, build_pair_model)
-    tmp = out.with_name(out.stem + ".tmp.keras")
-    folded.save(tmp)
-    tmp.replace(out)
+    save_model(folded, out)
     scores = pair_scores(folded, test_split.images, test_split.labels)
     card = {
-        "model": out.name,
+        **card_facts(folded, out, folder, len(images), len(test_split.labels)),
         "task": "two handwritten digits written as one glyph: classes 0-99 read 'ab' as 10a+b, class 100 "
                 "'not two digits' (one digit, or three); glyphs fitted into 20x52 in 28x56 crops",
-        "architecture": architecture_summary(folded),
-        "parameters": int(folded.count_params()),
-        "size_bytes": out.stat().st_size,
         "classes": PAIR_CLASSES,
-        "data": {"folder": str(folder), "sha256": mnist.data_hashes(folder),
-                 "train_images": int(len(images)), "test_images": int(len(test_split.labels))},
         "training": {
             "command": command or "extractor train --pairs",
             "seed": seed, "epochs": epochs, "glyphs_per_epoch": epoch_size, "batch_size": batch_size,
-            "optimizer": f"Adam, cosine decay {PEAK_LEARNING_RATE:g} -> {FINAL_LEARNING_RATE:g}",
             "data_made": "per epoch, from MNIST training digits: 70% two digits written together (each "
                          "0.85-1.15 of the height, overlapping by up to a quarter of the height or a hair "
                          "apart, baselines +-8%), 25% one digit (widened or narrowed, some with a ligature "
                          "tail), 5% three together; then slant, rotation, stroke thickness, blur, binarization",
-            "seconds": round(time.time() - started, 1),
-            "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {platform.system()}",
-            "python": sys.version.split()[0], "tensorflow": tf.__version__,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **run_facts(started, tf),
         },
         "mnist_test": {k: round(v, 6) for k, v in scores.items()},
     }
