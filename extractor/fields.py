@@ -18,6 +18,10 @@ MAX_SCALE_CHANGE = 0.25
 SNAP_SHARE = 0.6
 #: In a comb of known cells, a wall stands within this share of a cell's width of where it should.
 WALL_NEAR = 0.2
+#: The years a four-digit year may be: a date read outside them holds a misread digit.
+YEARS = (1900, 2099)
+#: The probability given to a digit none of a glyph's likeliest readings is.
+UNLIKELY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,65 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         if comb:
             digits = one_per_cell(digits, x, w, spec.cells, fallback=cell_fallbacks(found, probs, height))
     string = assemble.string_of(spec.name, digits, rect)
-    return FieldReading(spec, string, check(spec, string.text, found_count))
+    problem = check(spec, string.text, found_count)
+    if spec.kind == "date" and problem:
+        return date_reading(spec, digits, rect, problem)
+    return FieldReading(spec, string, problem)
+
+
+def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: str) -> FieldReading:
+    """A date field whose read is not a calendar date, as the likeliest date its digits' readings
+    allow (one misread digit of a clear date, a 2 read as 8 in the year, is mended), flagged for
+    review with both reads; left as read when no date fits its digits."""
+    pattern = spec.pattern or "DDMMYYYY"
+    mended = likeliest_date([d.top for d in digits], pattern)
+    if mended is None:
+        return FieldReading(spec, assemble.string_of(spec.name, digits, rect), problem)
+    read = "".join(str(d.value) for d in digits)
+    chances = [dict(d.top) for d in digits]
+    digits = [assemble.Digit(int(v), chances[i].get(int(v), UNLIKELY), d.x, d.y, d.w, d.h, d.top)
+              for i, (v, d) in enumerate(zip(mended, digits))]
+    return FieldReading(spec, assemble.string_of(spec.name, digits, rect),
+                        f"read {read}, {problem.removeprefix(f'date {read}: ')}; likeliest date {mended}")
+
+
+def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str) -> str | None:
+    """The calendar date written as ``pattern`` (DD, MM and YY or YYYY) whose digits are likeliest,
+    given each position's likeliest readings as (digit, probability); a digit none of a position's
+    readings is counts as UNLIKELY. None when the readings do not match the pattern's length."""
+    if len(readings) != len(pattern) or "DD" not in pattern or "MM" not in pattern:
+        return None
+    logp = np.full((len(pattern), 10), np.log(UNLIKELY))
+    for i, top in enumerate(readings):
+        for digit, p in top:
+            logp[i, digit] = np.log(max(p, UNLIKELY))
+
+    def score(key: str, value: int) -> float:
+        at = pattern.find(key)
+        return float(sum(logp[at + k, int(c)] for k, c in enumerate(f"{value:0{len(key)}d}")))
+
+    year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
+    years = range(YEARS[0], YEARS[1] + 1) if year_key == "YYYY" else range(100) if year_key else [2000]
+    year_scores = {y: score(year_key, y) if year_key else 0.0 for y in years}
+    best_year = max(year_scores, key=year_scores.get)
+    leap_years = [y for y in years if calendar.isleap(y if year_key != "YY" else 2000 + y)]
+    best_leap = max(leap_years, key=year_scores.get) if leap_years else None
+    best = None
+    for month in range(1, 13):
+        for day in range(1, calendar.monthrange(2001, month)[1] + 1):  # 29 February: below
+            total = score("DD", day) + score("MM", month) + year_scores[best_year]
+            if best is None or total > best[0]:
+                best = (total, day, month, best_year)
+    if best_leap is not None:
+        total = score("DD", 29) + score("MM", 2) + year_scores[best_leap]
+        if total > best[0]:
+            best = (total, 29, 2, best_leap)
+    _, day, month, year = best
+    text = pattern
+    for key, value in (("DD", day), ("MM", month), (year_key, year)):
+        if key:
+            text = text.replace(key, f"{value % 10 ** len(key):0{len(key)}d}", 1)
+    return text
 
 
 def sign_wall(rules: np.ndarray | None, rect, spec: FieldSpec, height: float) -> int | None:
@@ -264,6 +326,8 @@ def date_problem(text: str, pattern: str) -> str:
             pattern = pattern[:at] + "#" * len(key) + pattern[at + len(key):]
     day, month = parts.get("DD", 1), parts.get("MM", 1)
     year = parts.get("YYYY", 2000 + parts.get("YY", 0))
+    if "YYYY" in parts and not YEARS[0] <= year <= YEARS[1]:
+        return f"date {text}: no year {year}, expected {YEARS[0]}-{YEARS[1]}"
     if not 1 <= month <= 12:
         return f"date {text}: no month {month:02d}"
     if not 1 <= day <= calendar.monthrange(year, month)[1]:
