@@ -18,6 +18,8 @@ MAX_SCALE_CHANGE = 0.25
 SNAP_SHARE = 0.6
 #: In a comb of known cells, a wall stands within this share of a cell's width of where it should.
 WALL_NEAR = 0.2
+#: A printed sign (the rupee sign) is at least this share of the digit height wide.
+SIGN_WIDTH = 0.25
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
 YEARS = (1900, 2099)
 #: The probability given to a digit none of a glyph's likeliest readings is.
@@ -232,7 +234,7 @@ def after_sign(found, probs, left: int, limit: float, height: float, wall: int |
     them when the field is a printed box's inside (the sign stands outside); those right of the
     sign's own box wall when one stands in the field with room for a sign (or a glyph) left of it;
     else the first glyph of a digit's size that starts left of ``limit`` is the sign, and specks
-    before it go too."""
+    and slivers of a box wall before it go too."""
     if wall is not None and wall - left <= 0.25 * height:
         return found, probs  # the field is the inside of a printed box: the sign stands outside it
     if wall is not None and (wall - left > 1.5 * height
@@ -242,7 +244,7 @@ def after_sign(found, probs, left: int, limit: float, height: float, wall: int |
     for i, g in enumerate(found):
         if g.x >= limit:
             break
-        if g.h >= 0.5 * height:
+        if g.h >= 0.5 * height and g.w >= SIGN_WIDTH * height:  # not a sliver of a box wall
             return found[i + 1:], probs[i + 1:]
     return found, probs
 

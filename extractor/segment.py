@@ -186,12 +186,19 @@ def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
             prev = merged[-1]
             overlap = min(prev.right, g.right) - max(prev.x, g.x)
             combined_h = max(prev.bottom, g.bottom) - min(prev.y, g.y)
-            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height)
+            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height
+                 and not _dash_under(prev, g, height) and not _dash_under(g, prev, height))
                     or (overlap > 0 and _stacked_halves(prev, g, height))):
                 merged[-1] = union([prev, g])
                 continue
         merged.append(g)
     return merged
+
+
+def _dash_under(a: Glyph, b: Glyph, height: float) -> bool:
+    """``b`` is a flat dash below ``a``, apart from it: an underline, a dotted or micro-printed rule,
+    not a piece of the digit above it (the base of a broken 2 or 8 touches or overlaps the rest)."""
+    return b.h < DASH_HEIGHT * height and b.w > 1.5 * b.h and b.y > a.bottom + 0.1 * height
 
 
 def _stacked_halves(a: Glyph, b: Glyph, height: float) -> bool:
@@ -213,7 +220,10 @@ def line_top(line: list[Glyph], height: float) -> float:
 def is_separator(g: Glyph, height: float, top: float) -> bool:
     """Dots, commas, apostrophes and dashes: narrow marks much shorter than the digits of their
     line, or short and only in its lower or upper half; flat strokes. Small digits written lower
-    (the "000" of "20.000") are wide, and stay."""
+    (the "000" of "20.000") are wide, and stay; so do small loops (a zero written small and flat),
+    which no separator is."""
+    if is_loop(g, height):
+        return False
     if g.h < DASH_HEIGHT * height and g.w > 1.5 * g.h:
         return True
     if g.w >= SEPARATOR_WIDTH * height:
@@ -222,6 +232,15 @@ def is_separator(g: Glyph, height: float, top: float) -> bool:
         return True
     low = g.y > top + 0.45 * height        # starts below the middle of the line: a comma
     return (low and g.h < SEPARATOR_SHORT * height) or _apostrophe(g, height, top)
+
+
+def is_loop(g: Glyph, height: float) -> bool:
+    """A closed loop at least a quarter of the line height wide: its ink encloses paper."""
+    if g.w < 0.25 * height or g.h < 3:
+        return False
+    paper = np.pad((g.ink <= 0).astype(np.uint8), 1, constant_values=1)
+    cv2.floodFill(paper, None, (0, 0), 0)
+    return int(paper.sum()) >= max(2, 0.002 * height * height)
 
 
 def is_loose_flag(g: Glyph, line: list[Glyph], height: float, top: float) -> bool:

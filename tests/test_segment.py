@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from extractor import api, generate, segment
+from extractor import api, assemble, generate, segment
 
 
 def page_with(draw_fn, shape=(140, 420)):
@@ -241,3 +241,22 @@ def test_pieces_written_apart_are_not_joined():
         one = segment.Glyph(18 + gap, 0, 5, 29, np.ones((29, 5), np.float32))
         out, _ = segment.regroup([seven, one], [probs(7, 0.84), probs(1, 0.87)], 30.5, score)
         assert len(out) == pieces_left
+
+
+def test_small_flat_zeros_stay_and_a_rule_printed_under_the_digits_is_no_part_of_them(classifier):
+    """As in "5,10,00,000" on a cheque: zeros written small and flat, on one line with the dashes of
+    a micro-printed rule just under the digits: the zeros are not dashes, and the rule's dashes are
+    neither merged into the digits nor read."""
+    def small_zero(page, x):
+        cv2.ellipse(page, (x + 14, 82), (13, 7), 0, 0, 360, 0, 3)
+        return 40
+    page = line_with_marks("51oo", {"o": small_zero}, np.random.default_rng(6))
+    for x in range(10, 500, 26):
+        cv2.line(page, (x, 108), (x + 20, 108), 0, 3)
+    glyphs = segment.components((page < 128).astype(np.float32), 60)
+    zeros = [g for g in glyphs if g.w > 20 and g.h < 20 and g.bottom < 103]
+    assert len(zeros) == 2 and all(segment.is_loop(g, 60) and not segment.is_separator(g, 60, 30) for g in zeros)
+    merged = segment.merge_broken(glyphs, 60)
+    assert all(g.bottom < 103 or g.h < 10 for g in merged)  # every dash of the rule stands alone
+    found, probs = segment.segment_line(glyphs, classifier)
+    assert "".join(str(d.value) for d in assemble.read_digits(found, probs)) == "5100"

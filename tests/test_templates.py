@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from extractor import api, generate
+from extractor import api, generate, segment
 from extractor.errors import BadArgument
 from extractor.assemble import Digit
-from extractor.fields import date_problem, likeliest_date, one_per_cell
+from extractor.fields import after_sign, date_problem, likeliest_date, one_per_cell
 from extractor.records import read_wide_csv, wide_frame
 from extractor.templates import load_template, parse_template
 
@@ -45,6 +45,17 @@ def test_a_date_with_a_misread_digit_becomes_the_likeliest_calendar_date():
     assert likeliest_date(sure("29022017", at7=((7, 0.6), (6, 0.3))), "DDMMYYYY") == "29022016"
     assert likeliest_date(sure("290217", at5=((7, 0.6), (6, 0.3))), "DDMMYY") == "290216"
     assert likeliest_date(sure("3004201"), "DDMMYYYY") is None
+
+
+def test_a_sliver_of_a_box_wall_is_not_taken_for_the_rupee_sign():
+    """A cheque's amount box whose walls the cleaning left in pieces: the sliver of its left wall
+    comes first, then the printed sign, then the amount."""
+    def glyph(x, w, h):
+        return segment.Glyph(x, 200, w, h, np.ones((h, w), np.float32))
+    found = [glyph(844, 1, 16), glyph(866, 21, 30), glyph(925, 14, 20), glyph(940, 17, 18)]
+    probs = np.zeros((4, 11), np.float32)
+    kept, kept_probs = after_sign(found, probs, left=827, limit=905, height=21.4, wall=None)
+    assert [g.x for g in kept] == [925, 940] and len(kept_probs) == 2
 
 
 def test_a_comb_keeps_one_digit_per_cell_only_when_it_has_more_than_cells():
@@ -135,7 +146,7 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
 def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     """The built-in cheque template on 28 real cheques of 4 banks: one wide row each, the rupee sign
     and the closing "/-" left out of the amount; a date with a misread digit mended to the likeliest
-    calendar date, and flagged. Floors are today's levels (date 26, amount 13 of 28) less a little;
+    calendar date, and flagged. Floors are today's levels (date 26, amount 14 of 28) less a little;
     bench/results.md has the rates."""
     out = tmp_path / "cheques.csv"
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(REAL / "cheques"), "--template", "cts2010",
@@ -146,7 +157,7 @@ def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     assert sorted(table.source) == sorted(truth.index)
     dates = sum(truth.loc[r.source, "date"] == r.date for r in table.itertuples())
     amounts = sum(truth.loc[r.source, "amount_digits"] == r.amount for r in table.itertuples())
-    assert dates >= 25 and amounts >= 11, (dates, amounts)
+    assert dates >= 25 and amounts >= 13, (dates, amounts)
     assert all(r.needs_review == "True" for r in table.itertuples() if "date" in r.review_reason)
     mended = [r for r in table.itertuples() if "likeliest date" in r.review_reason]
     assert sum(truth.loc[r.source, "date"] == r.date for r in mended) >= 2, mended
