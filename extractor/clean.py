@@ -67,12 +67,21 @@ def estimate_skew(ink: np.ndarray, max_angle: float = MAX_SKEW) -> float:
     small = cv2.resize(ink.astype(np.uint8) * 255, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     if small.sum() == 0:
         return 0.0
-    centre = (small.shape[1] / 2, small.shape[0] / 2)
+    h, w = small.shape
+    ys, xs = np.nonzero(small)
+    weights = small[ys, xs].astype(np.float64)
+    xs = xs - w / 2
+    ys = ys - h / 2
 
     def sharpness(angle: float) -> float:
-        matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
-        rotated = cv2.warpAffine(small, matrix, small.shape[::-1], flags=cv2.INTER_NEAREST)
-        return float(np.var(rotated.sum(axis=1, dtype=np.float64)))
+        # Where each ink pixel lands when the page is turned by ``angle`` (as
+        # cv2.getRotationMatrix2D turns it), without turning the image: the row profile of the
+        # ink that stays on the page.
+        c, s = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
+        row = np.rint(ys * c - xs * s + h / 2).astype(np.int64)
+        col = np.rint(xs * c + ys * s + w / 2).astype(np.int64)
+        kept = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        return float(np.var(np.bincount(row[kept], weights=weights[kept], minlength=h)))
 
     coarse = np.arange(-max_angle, max_angle + 1e-9, 1.0)
     best = max(coarse, key=sharpness)
