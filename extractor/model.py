@@ -32,6 +32,11 @@ BATCH = 1024
 def quiet_tensorflow(threads: int | None = None):
     """Import TensorFlow with its start-up chatter silenced and, if given, its thread pools capped."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        # Where oneDNN is on (it depends on the processor), TensorFlow's C++ side announces it on
+        # stderr as it loads, past TF_CPP_MIN_LOG_LEVEL: that line is not for users.
+        with _stderr_silenced():
+            import tensorflow  # noqa: F401
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
