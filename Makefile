@@ -62,10 +62,12 @@ bench: install
 	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && $(APT) install -y -qq tesseract-ocr >/dev/null; } || echo "tesseract not installed: its column will be empty"
 	$(BIN)/python bench/run.py
 
-# Retrain the shipped models: digits (about an hour on 2 cores), then pairs (about 45 minutes).
+# Retrain the shipped models: digits (about an hour on 2 cores), pairs (about 45 minutes), then the
+# line reader (about 50 minutes).
 model: install
 	$(BIN)/extractor train --epochs 40 --seed 1
 	$(BIN)/extractor train --pairs --epochs 8 --seed 1
+	$(BIN)/extractor train --strings --epochs 10 --seed 1
 
 clean:
 	rm -rf build results.csv results.xlsx .pytest_cache

@@ -6,6 +6,7 @@ comes back as rows: the strings read, or one row with the reason it could not be
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -16,11 +17,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, batch, clean, layout, segment
+from . import assemble, batch, clean, layout, segment, strings
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
 from .pairs import DEFAULT_PAIR_MODEL
+from .strings import DEFAULT_STRING_MODEL
 from .pages import DEFAULT_DPI, Page, find_inputs
 from .records import long_frame
 
@@ -49,18 +51,23 @@ class Options:
 
 class Classifier:
     """The model, loaded once per process, called on batches of normalized crops; with it, where
-    its file is present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
-    glyphs that may be two overlapping digits (None without one)."""
+    their files are present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
+    glyphs that may be two overlapping digits, and the line reader (strings.py) as ``lines``, which
+    reads a whole string at once as a second opinion (each None without its file)."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
-                 pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL):
+                 pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
+                 line_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
         quiet_tensorflow(threads)
         self.path = model_path
         self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
-        self.pairs = None
+        self.pairs = self.lines = None
         if pair_model_path and Path(pair_model_path).is_file():
             pair_graph = LiteModel(lite_flatbuffer(pair_model_path), threads=threads)
             self.pairs = functools.partial(probabilities, pair_graph)
+        if line_model_path and Path(line_model_path).is_file():
+            line_graph = LiteModel(lite_flatbuffer(line_model_path), threads=threads)
+            self.lines = functools.partial(probabilities, line_graph)
 
     @functools.cached_property
     def model(self):
@@ -86,7 +93,37 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
     if not main:
         return assemble.string_of(name, [], box)
     found, probs = segment.segment_line(main, classify)
-    return assemble.string_of(name, assemble.read_digits(found, probs), box)
+    glyph_read = assemble.string_of(name, assemble.read_digits(found, probs), box)
+    return second_opinion(glyph_read, main, classify, box)
+
+
+def second_opinion(glyph_read: assemble.DigitString, line: list[segment.Glyph], classify,
+                   box=None) -> assemble.DigitString:
+    """The glyph-by-glyph reading of a line checked against the line reader's, where the classifier
+    has one (assemble.second_opinion); as it was without one."""
+    return second_opinions([(glyph_read, line)], classify, box)[0]
+
+
+def second_opinions(reads: list[tuple[assemble.DigitString, list[segment.Glyph]]], classify,
+                    box=None) -> list[assemble.DigitString]:
+    """:func:`second_opinion` for many (reading, line glyphs) pairs, the lines read in one batch."""
+    if getattr(classify, "lines", None) is None:
+        return [read for read, _ in reads]
+    wholes = [segment.union(line) if line else None for _, line in reads]
+    readings = iter(strings.read_lines(classify.lines, [w.ink for w in wholes if w is not None]))
+    out = []
+    for (read, _), whole in zip(reads, wholes):
+        if whole is None:
+            out.append(read)
+            continue
+        reading = next(readings)
+        # The reading's confidence is the probability of its text, every path that spells it
+        # counted: a doubt about a digit too many or too few lowers it, as it should.
+        line_read = dataclasses.replace(assemble.string_of(read.field, assemble.line_digits(reading, whole),
+                                                           box or (read.x, read.y, read.w, read.h)),
+                                        confidence=reading.confidence if reading.text else 0.0)
+        out.append(assemble.second_opinion(read, line_read))
+    return out
 
 
 def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
@@ -102,7 +139,7 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
     page = clean.clean_page(image, dpi=dpi)
     height = clean.estimate_digit_height(page.gray, dpi)
     glyphs = segment.components(page.ink, height, darkness=page.darkness)
-    strings: list[assemble.DigitString] = []
+    reads: list[tuple[assemble.DigitString, list[segment.Glyph]]] = []  # each with its line's glyphs
     loose = []
     boxes = layout.find_boxes(page.rules, height)
     owner = {}
@@ -120,7 +157,8 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
             digits += assemble.read_digits(found, probs)
             glyph_count += len(found)
         if assemble.looks_like_number(digits, glyph_count):
-            strings.append(assemble.string_of(box.name, digits))
+            lines = segment.group_lines(owner.get(box.name, []))
+            reads.append((assemble.string_of(box.name, digits), lines[0] if len(lines) == 1 else []))
     for number, line in enumerate(segment.group_lines(loose), start=1):
         line_h = segment.line_height(line)
         if line_h < MIN_HANDWRITING * dpi:
@@ -134,8 +172,9 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
                  and np.median([d.h for d in run]) >= MIN_HANDWRITING * dpi]
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
-            strings.append(assemble.string_of(name, run))
-    return strings
+            x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
+            reads.append((assemble.string_of(name, run), [g for g in line if x0 <= g.x + g.w / 2 <= x1]))
+    return second_opinions(reads, classify)
 
 
 def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:

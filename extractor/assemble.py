@@ -99,6 +99,33 @@ def string_of(field: str, digits: list[Digit], box: tuple[int, int, int, int] | 
     return DigitString(field, text, confidence, *box, digits=tuple(digits))
 
 
+def line_digits(reading, line: Glyph) -> list[Digit]:
+    """The digits a line reader (strings.py) found on a line, ``line`` being the union of the
+    line's ink: each digit boxed by the ink in the columns it was read from."""
+    digits = []
+    for ch, confidence, (x0, x1) in zip(reading.text, reading.confidences, reading.spans):
+        x0, x1 = min(x0, line.w - 1), min(max(x1, x0 + 1), line.w)
+        rows = np.flatnonzero(line.ink[:, x0:x1].max(axis=1) > 0) if x1 > x0 else np.zeros(0, int)
+        y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, line.h)
+        digits.append(Digit(int(ch), float(confidence), line.x + x0, line.y + y0, x1 - x0, y1 - y0,
+                            ((int(ch), float(confidence)),)))
+    return digits
+
+
+def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitString:
+    """One string from two readers of the same ink: the glyph-by-glyph reading and the line
+    reader's. Where they agree, the glyph reading stands (its boxes are the finer), as sure as the
+    surer of the two. Where they differ, at most one is right, so the surer one is taken and its
+    confidence is capped by the other's doubt: two sure readers that disagree leave it for review."""
+    if glyph_read.text == line_read.text:
+        return DigitString(glyph_read.field, glyph_read.text, max(glyph_read.confidence, line_read.confidence),
+                           glyph_read.x, glyph_read.y, glyph_read.w, glyph_read.h, glyph_read.digits)
+    chosen, other = ((line_read, glyph_read) if line_read.confidence > glyph_read.confidence
+                     else (glyph_read, line_read))
+    confidence = min(chosen.confidence, 1.0 - other.confidence) if other.text else chosen.confidence
+    return DigitString(chosen.field, chosen.text, confidence, chosen.x, chosen.y, chosen.w, chosen.h, chosen.digits)
+
+
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:
     """Digits of a free line cut into strings where the gap is wide."""
     strings: list[list[Digit]] = []

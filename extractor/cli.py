@@ -33,20 +33,25 @@ def main(ctx, debug):
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--limit", type=click.IntRange(1), help="Train on this many MNIST images only (for quick checks).")
 @click.option("-o", "--output", "out", default=None, type=click.Path(dir_okay=False),
-              help="Model file to write (default: the shipped models/digits.keras, or models/pairs.keras).")
+              help="Model file to write (default: the shipped models/digits.keras, models/pairs.keras "
+                   "or models/strings.keras).")
 @click.option("--pairs", is_flag=True, help="Train the model that reads two overlapping digits as one glyph.")
+@click.option("--strings", is_flag=True, help="Train the model that reads a whole line of digits at once.")
 @click.pass_context
-def train(ctx, data, epochs, seed, limit, out, pairs):
-    """Train the digit classifier (or, with --pairs, the pair model) from MNIST and write it with its
-    model card."""
+def train(ctx, data, epochs, seed, limit, out, pairs, strings):
+    """Train the digit classifier (or, with --pairs, the pair model; with --strings, the line reader)
+    from MNIST and write it with its model card."""
     from .model import DEFAULT_MODEL
     from .train import train as run_training
-    from .train import train_pairs
+    from .train import train_pairs, train_strings
 
     command = "extractor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
-        if pairs:
+        if strings:
+            train_strings(data=data, epochs=epochs, seed=seed, out=out, command=command, log=log,
+                          **({"epoch_size": limit} if limit else {}))
+        elif pairs:
             train_pairs(data=data, epochs=epochs, seed=seed, out=out, command=command, log=log,
                         **({"epoch_size": limit} if limit else {}))
         else:

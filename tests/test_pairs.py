@@ -1,8 +1,6 @@
 """The pair model: two digits written into each other read as one glyph of 100 classes."""
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 
 from extractor import api, pairs, segment
 
-from conftest import MNIST_DIR, ROOT
+from conftest import tiny_training_run
 
 
 def test_a_pair_is_fitted_to_a_digits_height_and_centred():
@@ -50,8 +48,9 @@ def overlapping_fields(mnist_test, count, seed):
 
 def test_overlapping_digits_are_read_as_a_pair(classifier, mnist_test):
     fields = overlapping_fields(mnist_test, 60, seed=5)
-    with_pairs = sum(api.read_field_image(image, classifier).text == text for image, text in fields)
-    digits_only = api.Classifier(pair_model_path=None)
+    pairs_only = api.Classifier(line_model_path=None)
+    with_pairs = sum(api.read_field_image(image, pairs_only).text == text for image, text in fields)
+    digits_only = api.Classifier(pair_model_path=None, line_model_path=None)
     without = sum(api.read_field_image(image, digits_only).text == text for image, text in fields)
     # Ink that overlaps has no cut between the digits: the digit model alone misses more of these.
     assert with_pairs >= 50 and without <= with_pairs - 6
@@ -75,11 +74,6 @@ def test_shipped_pair_model_matches_its_card(classifier, mnist_test):
 
 
 def test_tiny_pair_training_run_writes_a_model_and_card(tmp_path):
-    out = tmp_path / "pairs.keras"
-    run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", "--pairs", "--data", str(MNIST_DIR),
-                          "--epochs", "1", "--limit", "300", "-o", str(out)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    card = json.loads(out.with_suffix(".json").read_text())
-    assert card["classes"] == pairs.PAIR_CLASSES and card["training"]["glyphs_per_epoch"] == 300
+    card = tiny_training_run(tmp_path, "--pairs", "pairs.keras")
+    assert card["classes"] == pairs.PAIR_CLASSES and card["training"]["glyphs_per_epoch"] == 200
     assert set(card["mnist_test"]) == {"pairs_exact", "not_two_right", "single_digits_read_as_pairs"}
