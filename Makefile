@@ -63,11 +63,11 @@ bench: install
 	$(BIN)/python bench/run.py
 
 # Retrain the shipped models: digits (about an hour on 2 cores), pairs (about 45 minutes), then the
-# line reader (about 50 minutes).
+# line reader (about 35 minutes).
 model: install
 	$(BIN)/extractor train --epochs 40 --seed 1
 	$(BIN)/extractor train --pairs --epochs 8 --seed 1
-	$(BIN)/extractor train --strings --epochs 10 --seed 1
+	$(BIN)/extractor train --strings --epochs 7 --seed 1
 
 clean:
 	rm -rf build results.csv results.xlsx .pytest_cache

@@ -181,7 +181,8 @@ def _digit_count(rng: np.random.Generator) -> int:
 
 def training_line(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One training line and its digits: 1 to MAX_DIGITS MNIST digits written left to right on a
-    wandering baseline, some overlapping or touching, some apart, a few with ligature tails, with
+    wandering baseline, some overlapping or touching, some apart, a few with ligature tails, 1s
+    and 7s now and then written with a flag and a bar (augment's styles), with
     dots, commas and dashes between them and now and then "/-", "=" or a dash after them; some
     written with a finer pen than MNIST's."""
     count = _digit_count(rng)
@@ -192,8 +193,9 @@ def training_line(images: np.ndarray, labels: np.ndarray, rng: np.random.Generat
     for k, i in enumerate(picks):
         ink = _digit_ink(images[i], height * rng.uniform(0.85, 1.15))
         ink = cv2.resize(ink, None, fx=float(np.exp(rng.uniform(-0.2, 0.35))), fy=1.0)
-        if rng.random() < 0.08:
-            ink = augment._ligature(np.pad(ink, int(height // 2)), rng)
+        style = augment._STYLES.get(int(labels[i])) if rng.random() < augment.STYLE_SHARE else None
+        if style is not None or rng.random() < 0.08:  # a flagged 1 or crossed 7; a ligature tail
+            ink = (style or augment._ligature)(np.pad(ink, int(height // 2)), rng)
             rows, cols = np.flatnonzero(ink.max(axis=1) > 0.1), np.flatnonzero(ink.max(axis=0) > 0.1)
             ink = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
         if k and rng.random() < 0.18 * (count > 2):
