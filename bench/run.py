@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from extractor import api, evaluate, generate
+from extractor import api, evaluate, generate, strings
 from extractor.model import load_model, read_card
 from extractor.normalize import normalize_batch
 
@@ -259,23 +259,35 @@ def main():
     speed = bench_classifier(classify, test.images)
     lines += ["", f"Classification: {speed['digits_per_s']:,.0f} digits/s (batches of 1024, this machine).", ""]
 
-    lines += ["## Strings", "", "| set | n | exact strings | digits right | Tesseract exact |", "|---|---|---|---|---|"]
+    # The same sets read by the glyph reader alone, without the line reader's second opinion.
+    alone = api.Classifier(line_model_path=None)
+    lines += ["## Strings", "", "The line reader's MNIST test lines: "
+              + ", ".join(f"{k} {v:.2%}" for k, v in read_card(strings.DEFAULT_STRING_MODEL).get("mnist_test", {}).items())
+              + ". *Glyphs alone*: the same set read without the line reader's second opinion.", "",
+              "| set | n | exact strings | digits right | glyphs alone | Tesseract exact |", "|---|---|---|---|---|---|"]
     if (REAL / "cheque_amounts" / "labels.csv").is_file():
         c = bench_cheque_amounts(classify, use_tesseract)
+        c0 = bench_cheque_amounts(alone, False)
         lines.append(f"| cheque_amounts (`--layout field`) | {c['n']} | {c['exact']:.1%} | {c['digit_accuracy']:.1%} | "
-                     f"{c.get('tesseract_exact', float('nan')):.1%} |")
+                     f"{c0['exact']:.1%} | {c.get('tesseract_exact', float('nan')):.1%} |")
     if (REAL / "nist_form" / "ground_truth.json").is_file():
         n = bench_nist(classify)
-        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | |")
+        n0 = bench_nist(alone)
+        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | {n0['found']} of {n0['of']} | |")
+    g0 = bench_generated(alone, args.pages, False)
     g = bench_generated(classify, args.pages, use_tesseract)
     lines.append(f"| generated forms from MNIST test digits (`--layout page`) | {g['pages']} pages, {g['digits']} digits | "
-                 f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} |")
+                 f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | {g0['string_exact']:.1%} | "
+                 f"digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} |")
     if (REAL / "cheques" / "truth.csv").is_file():
         c = bench_cheques(classify)
-        lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | date {c['date']:.1%}, amount {c['amount']:.1%} | | |")
+        c0 = bench_cheques(alone)
+        lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | date {c['date']:.1%}, amount {c['amount']:.1%} | | "
+                     f"date {c0['date']:.1%}, amount {c0['amount']:.1%} | |")
+    f0 = bench_template_forms(alone, args.pages)
     f = bench_template_forms(classify, args.pages)
     lines.append(f"| generated forms through a `template init` template, shifted, rotated ±3°, scaled ±5% | "
-                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | |")
+                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | {f0['exact']:.1%} | |")
     lines += ["", "## Speed", "", "| what | ours | Tesseract |", "|---|---|---|",
               f"| generated 300-dpi letter pages, 1 process | {g['pages_per_s']:.2f} pages/s, {g['digits_per_s']:.0f} digits/s | "
               f"{g.get('tesseract_pages_per_s', float('nan')):.2f} pages/s |", ""]
