@@ -6,7 +6,6 @@ comes back as rows: the strings read, or one row with the reason it could not be
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, batch, clean, layout, segment, strings
+from . import assemble, batch, clean, layout, segment
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
@@ -94,36 +93,7 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
         return assemble.string_of(name, [], box)
     found, probs = segment.segment_line(main, classify)
     glyph_read = assemble.string_of(name, assemble.read_digits(found, probs), box)
-    return second_opinion(glyph_read, main, classify, box)
-
-
-def second_opinion(glyph_read: assemble.DigitString, line: list[segment.Glyph], classify,
-                   box=None) -> assemble.DigitString:
-    """The glyph-by-glyph reading of a line checked against the line reader's, where the classifier
-    has one (assemble.second_opinion); as it was without one."""
-    return second_opinions([(glyph_read, line)], classify, box)[0]
-
-
-def second_opinions(reads: list[tuple[assemble.DigitString, list[segment.Glyph]]], classify,
-                    box=None) -> list[assemble.DigitString]:
-    """:func:`second_opinion` for many (reading, line glyphs) pairs, the lines read in one batch."""
-    if getattr(classify, "lines", None) is None:
-        return [read for read, _ in reads]
-    wholes = [segment.union(line) if line else None for _, line in reads]
-    readings = iter(strings.read_lines(classify.lines, [w.ink for w in wholes if w is not None]))
-    out = []
-    for (read, _), whole in zip(reads, wholes):
-        if whole is None:
-            out.append(read)
-            continue
-        reading = next(readings)
-        # The reading's confidence is the probability of its text, every path that spells it
-        # counted: a doubt about a digit too many or too few lowers it, as it should.
-        line_read = dataclasses.replace(assemble.string_of(read.field, assemble.line_digits(reading, whole),
-                                                           box or (read.x, read.y, read.w, read.h)),
-                                        confidence=reading.confidence if reading.text else 0.0)
-        out.append(assemble.second_opinion(read, line_read))
-    return out
+    return assemble.with_line_reader([(glyph_read, main)], classify, box)[0]
 
 
 def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
@@ -152,12 +122,12 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
     for box in boxes:
         digits: list[assemble.Digit] = []
         glyph_count = 0
-        for line in segment.group_lines(owner.get(box.name, [])):
+        lines = segment.group_lines(owner.get(box.name, []))
+        for line in lines:
             found, probs = segment.segment_line(line, classify)
             digits += assemble.read_digits(found, probs)
             glyph_count += len(found)
         if assemble.looks_like_number(digits, glyph_count):
-            lines = segment.group_lines(owner.get(box.name, []))
             reads.append((assemble.string_of(box.name, digits), lines[0] if len(lines) == 1 else []))
     for number, line in enumerate(segment.group_lines(loose), start=1):
         line_h = segment.line_height(line)
@@ -174,7 +144,7 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
             reads.append((assemble.string_of(name, run), [g for g in line if x0 <= g.x + g.w / 2 <= x1]))
-    return second_opinions(reads, classify)
+    return assemble.with_line_reader(reads, classify)
 
 
 def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:

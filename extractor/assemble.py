@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import strings
 from .model import NOT_A_DIGIT
-from .segment import Glyph
+from .segment import Glyph, union
 
 #: A string whose probability of being right is below this needs a human look.
 REVIEW_BELOW = 0.8
@@ -118,12 +119,35 @@ def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitStri
     surer of the two. Where they differ, at most one is right, so the surer one is taken and its
     confidence is capped by the other's doubt: two sure readers that disagree leave it for review."""
     if glyph_read.text == line_read.text:
-        return DigitString(glyph_read.field, glyph_read.text, max(glyph_read.confidence, line_read.confidence),
-                           glyph_read.x, glyph_read.y, glyph_read.w, glyph_read.h, glyph_read.digits)
+        return replace(glyph_read, confidence=max(glyph_read.confidence, line_read.confidence))
     chosen, other = ((line_read, glyph_read) if line_read.confidence > glyph_read.confidence
                      else (glyph_read, line_read))
     confidence = min(chosen.confidence, 1.0 - other.confidence) if other.text else chosen.confidence
-    return DigitString(chosen.field, chosen.text, confidence, chosen.x, chosen.y, chosen.w, chosen.h, chosen.digits)
+    return replace(chosen, confidence=confidence)
+
+
+def with_line_reader(reads: list[tuple[DigitString, list[Glyph]]], classify,
+                     box: tuple[int, int, int, int] | None = None) -> list[DigitString]:
+    """Glyph-by-glyph readings, each given with its line's glyphs, checked against the line reader's
+    readings of those lines (:func:`second_opinion`), the lines read in one batch; as they were where
+    the classifier has no line reader or a reading has no glyphs. An empty line reading keeps
+    ``box`` (default: the glyph reading's)."""
+    if getattr(classify, "lines", None) is None:
+        return [read for read, _ in reads]
+    wholes = [union(line) if line else None for _, line in reads]
+    readings = iter(strings.read_lines(classify.lines, [w.ink for w in wholes if w is not None]))
+    out = []
+    for (read, _), whole in zip(reads, wholes):
+        if whole is None:
+            out.append(read)
+            continue
+        reading = next(readings)
+        # The reading's confidence is the probability of its text, every path that spells it
+        # counted: a doubt about a digit too many or too few lowers it, as it should.
+        line_read = replace(string_of(read.field, line_digits(reading, whole), box or (read.x, read.y, read.w, read.h)),
+                            confidence=reading.confidence if reading.text else 0.0)
+        out.append(second_opinion(read, line_read))
+    return out
 
 
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:

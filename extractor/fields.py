@@ -154,12 +154,10 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
             digits = one_per_cell(digits, x, w, spec.cells, fallback=cell_fallbacks(found, probs, height))
     string = assemble.string_of(spec.name, digits, rect)
     if main and not comb and found:
-        from .api import second_opinion
-
         # The line reader sees the field's line from the first to the last glyph segmentation kept:
         # the printed sign before an amount and the "/-" closing it are left out.
         span = [g for g in main if found[0].x <= g.x + g.w / 2 <= found[-1].right]
-        string = second_opinion(string, span, classify, rect)
+        string = assemble.with_line_reader([(string, span)], classify, rect)[0]
     problem = check(spec, string.text, found_count)
     if spec.kind == "date" and problem:
         return date_reading(spec, digits, rect, problem)

@@ -64,9 +64,7 @@ def normalize_line(ink: np.ndarray) -> tuple[np.ndarray, float, int]:
     ink = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
     h, w = ink.shape
     scale = FIT_HEIGHT / h
-    new_w = max(1, int(round(w * scale)))
-    if new_w > WIDTH - 2 * MARGIN:
-        new_w = WIDTH - 2 * MARGIN
+    new_w = min(max(1, int(round(w * scale))), WIDTH - 2 * MARGIN)  # a long line is narrowed, never cut
     x_scale = new_w / w
     fitted = cv2.resize(ink, (new_w, FIT_HEIGHT), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     top = (HEIGHT - FIT_HEIGHT) // 2
