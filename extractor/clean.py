@@ -124,11 +124,24 @@ def binarize(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = N
     return ink & ~alone
 
 
+#: Writing leaves at least this share of a page's pixels darker than the ink contrast is measured at;
+#: where those pixels are this many times darker than the typical clearly dark one, the clearly dark
+#: pixels are mostly a printed pattern.
+INK_COVER = 0.01
+PATTERN_GAP = 1.4
+
+
 def typical_ink_contrast(contrast: np.ndarray) -> float:
     """How much darker than its paper the page's ink typically is: a high percentile of the clearly
-    dark pixels' contrast, or full contrast on a page with (almost) no ink."""
+    dark pixels' contrast, or full contrast on a page with (almost) no ink. Where a printed pattern
+    covers much of the page (a cheque's triangles and bank name, darker than their paper by half
+    what a pen is), the clearly dark pixels are mostly the pattern; the darkest INK_COVER of the
+    page, far darker, are still the pen, and their contrast is taken instead."""
     strong = contrast[contrast > MIN_CONTRAST]
-    return float(np.percentile(strong, 90)) if strong.size >= 20 else 255.0
+    if strong.size < 20:
+        return 255.0
+    typical, darkest = np.percentile(strong, 90), np.percentile(contrast, 100 * (1 - INK_COVER))
+    return float(darkest if darkest > PATTERN_GAP * typical else typical)
 
 
 def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:

@@ -20,6 +20,11 @@ SNAP_SHARE = 0.6
 WALL_NEAR = 0.2
 #: A printed sign (the rupee sign) is at least this share of the digit height wide.
 SIGN_WIDTH = 0.25
+#: The last glyph of an amount read as no digit with more than this probability is part of its
+#: closing mark: amounts end in a clearly written 0 far more often than in a doubtful digit.
+CLOSING_DOUBT = 0.6
+#: A glyph of a digit's height no wider than this share of it is a printed wall's sliver.
+WALL_WIDTH = 0.06
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
 YEARS = (1900, 2099)
 #: The probability given to a digit none of a glyph's likeliest readings is.
@@ -144,6 +149,9 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
         found, probs = segment.segment_line(main, classify, pitch=w / spec.cells if comb else None)
+        # a glyph split in pieces (a box's corner cut from the amount's last digit) keeps those in the field
+        inside = [i for i, g in enumerate(found) if left <= g.x + g.w / 2 < x + w]
+        found, probs = [found[i] for i in inside], probs[inside]
         if spec.sign_left:
             found, probs = after_sign(found, probs, x, x + spec.sign_left * w, height, sign_wall(rules, rect, spec, height))
         if spec.closing:
@@ -242,23 +250,37 @@ def after_sign(found, probs, left: int, limit: float, height: float, wall: int |
     and slivers of a box wall before it go too."""
     if wall is not None and wall - left <= 0.25 * height:
         return found, probs  # the field is the inside of a printed box: the sign stands outside it
+    inside = [g for g in found if g.x >= left - 0.25 * height]  # begun outside: printed words before the field
     if wall is not None and (wall - left > 1.5 * height
-                             or any(g.x + g.w / 2 < wall and g.h >= 0.5 * height for g in found)):
+                             or any(g.x + g.w / 2 < wall and g.h >= 0.5 * height for g in inside)):
         keep = [i for i, g in enumerate(found) if g.x + g.w / 2 > wall]
         return [found[i] for i in keep], probs[keep]
     for i, g in enumerate(found):
         if g.x >= limit:
             break
+        if g not in inside:  # never the sign
+            continue
         if g.h >= 0.5 * height and g.w >= SIGN_WIDTH * height:  # not a sliver of a box wall
-            return found[i + 1:], probs[i + 1:]
+            rest = i + 1
+            while rest < len(found) and _wall_sliver(found[rest], height):  # the sign's own box wall
+                rest += 1
+            return found[rest:], probs[rest:]
     return found, probs
 
 
+def _wall_sliver(g, height: float) -> bool:
+    """A piece of a printed wall that the cleaning left: upright, of a digit's height, and no wider
+    than a printed hairline: two pixels at the working resolution, where a pen's 1 is a stroke
+    wider than that, and leans."""
+    return g.h >= 0.5 * height and g.w <= max(2.0, WALL_WIDTH * height)
+
+
 def before_closing(found, probs):
-    """An amount's glyphs before the "/-" its writer closed it with: trailing dashes (flat glyphs),
-    then the stroke before them, when it is thin, has the dash grown from its side, or stands
-    clearly taller than the digits (a slash is drawn across the line, not on it)."""
-    while len(found) > 1 and found[-1].w > 1.5 * found[-1].h:
+    """An amount's glyphs before the "/-" its writer closed it with: trailing dashes (flat glyphs)
+    and pieces that are no sure digit (a dash's flourish, cut off the slash it grew from), then
+    the stroke before them, when it is thin, has the dash grown from its side, or stands clearly
+    taller than the digits (a slash is drawn across the line, not on it)."""
+    while len(found) > 1 and (found[-1].w > 1.5 * found[-1].h or probs[-1][:10].max() < CLOSING_DOUBT):
         found, probs = found[:-1], probs[:-1]
     if not found:
         return found, probs

@@ -177,16 +177,23 @@ def line_height(line: list[Glyph]) -> float:
     return float(np.median(tall))
 
 
+#: Pieces of one broken digit are no further apart, top to bottom, than this share of the line
+#: height (a speck above a comma is no part of it).
+MERGE_GAP = 0.25
+
+
 def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
     """Merge pieces of one digit: glyphs that overlap horizontally by more than half the narrower
-    one, or a small piece close to a neighbour, as long as the result stays one digit high."""
+    one and lie close one above the other, or a small piece close to a neighbour, as long as the
+    result stays one digit high."""
     merged: list[Glyph] = []
     for g in sorted(line, key=lambda g: g.x):
         if merged:
             prev = merged[-1]
             overlap = min(prev.right, g.right) - max(prev.x, g.x)
             combined_h = max(prev.bottom, g.bottom) - min(prev.y, g.y)
-            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height
+            gap = max(prev.y, g.y) - min(prev.bottom, g.bottom)  # between them, top to bottom
+            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height and gap <= MERGE_GAP * height
                  and not _dash_under(prev, g, height) and not _dash_under(g, prev, height))
                     or (overlap > 0 and _stacked_halves(prev, g, height))):
                 merged[-1] = union([prev, g])

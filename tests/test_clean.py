@@ -21,6 +21,21 @@ def test_textured_background_drops_out_and_strokes_stay(rng):
     assert (ink & ~truth).sum() < 0.1 * truth.sum()          # texture not taken for ink
 
 
+def test_a_printed_pattern_covering_the_page_drops_out_and_the_pen_stays(rng):
+    """A cheque printed all over in a pastel colour with thin paper-white lines (triangles, the bank's
+    name): next to the white lines the pastel is darker than its paper, over most of the page, by a
+    third of what the pen is; it is no ink."""
+    page = written("3507", rng)
+    ys, xs = np.indices(page.shape)
+    lattice = ((xs + ys) % 9 < 2) | ((xs - ys) % 9 < 2)  # white lines every 9 pixels
+    printed = np.where(lattice, 240, 180)
+    cheque = np.minimum(printed, np.where(page < 128, 50, 255)).astype(np.uint8)
+    ink = clean.binarize(cheque, 50)
+    truth = page < 128
+    assert (ink & truth).sum() / truth.sum() > 0.9          # strokes kept
+    assert (ink & ~truth).sum() < 0.15 * truth.sum()         # the pattern is not ink (it covers 17 times the pen)
+
+
 def test_uneven_light_and_faint_pencil(rng):
     page = written("1948", rng)
     light = np.linspace(0.55, 1.0, page.shape[1])[None, :]

@@ -48,6 +48,17 @@ def test_broken_digit_pieces_are_merged():
 
 
 
+def test_a_speck_above_a_comma_is_no_piece_of_it():
+    """Overlapping columns are not enough: a speck at the line's middle and the comma hanging below
+    its foot, far apart, stay two marks, and both are dropped as separators."""
+    five = segment.Glyph(0, 0, 28, 40, np.ones((40, 28), np.float32))
+    speck = segment.Glyph(40, 20, 3, 3, np.ones((3, 3), np.float32))
+    comma = segment.Glyph(38, 38, 8, 14, np.ones((14, 8), np.float32))
+    eight = segment.Glyph(60, 0, 26, 40, np.ones((40, 26), np.float32))
+    merged = segment.merge_broken([five, speck, comma, eight], height=40)
+    assert [(g.x, g.y) for g in merged] == [(0, 0), (38, 38), (40, 20), (60, 0)]
+
+
 def test_a_slanted_one_broken_across_is_one_glyph():
     """Its halves overlap sideways by less than half their width, so only the stacking tells."""
     upper = segment.Glyph(130, 10, 7, 17, np.ones((17, 7), np.float32))
