@@ -144,7 +144,10 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
             reads.append((assemble.string_of(name, run), [g for g in line if x0 <= g.x + g.w / 2 <= x1]))
-    return assemble.with_line_reader(reads, classify)
+    strings = assemble.with_line_reader(reads, classify)
+    if page.skew:
+        strings = [assemble.moved(s, clean.unrotated_box(page.skew, page.gray.shape)) for s in strings]
+    return strings
 
 
 def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:

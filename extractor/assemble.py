@@ -54,12 +54,16 @@ def rescaled(string: DigitString, factor: float) -> DigitString:
     """The same string with its boxes (and its digits' boxes) multiplied by ``factor``."""
     if factor == 1.0:
         return string
+    return moved(string, lambda x, y, w, h: (int(round(x * factor)), int(round(y * factor)),
+                                             int(round(w * factor)), int(round(h * factor))))
 
-    def box(x, y, w, h):
-        return int(round(x * factor)), int(round(y * factor)), int(round(w * factor)), int(round(h * factor))
 
-    digits = tuple(Digit(d.value, d.confidence, *box(d.x, d.y, d.w, d.h), d.top) for d in string.digits)
-    return DigitString(string.field, string.text, string.confidence, *box(string.x, string.y, string.w, string.h), digits)
+def moved(string: DigitString, box_map) -> DigitString:
+    """The same string with its box and its digits' boxes mapped by ``box_map`` ((x, y, w, h) to
+    (x, y, w, h)): from the page as it was read to the page as it was given."""
+    digits = tuple(Digit(d.value, d.confidence, *box_map(d.x, d.y, d.w, d.h), d.top) for d in string.digits)
+    return DigitString(string.field, string.text, string.confidence, *box_map(string.x, string.y, string.w, string.h),
+                       digits)
 
 
 def rejected(probs: np.ndarray) -> bool:

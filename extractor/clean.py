@@ -101,6 +101,29 @@ def rotate(image: np.ndarray, angle: float, fill: int | bool = 255) -> np.ndarra
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
 
 
+def unrotated_box(angle: float, shape: tuple[int, ...]):
+    """The map from a box on a page turned by ``angle`` degrees (as :func:`rotate` turns it, page
+    ``shape``) back to the page as scanned: the box around its turned-back corners. Boxes are
+    found on the deskewed page; they are reported, and drawn, on the page as given."""
+    h, w = shape[:2]
+    back = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)
+
+    def box_map(x, y, bw, bh):
+        x0, y0, bw, bh = box_through(back, x, y, bw, bh)
+        x1, y1 = min(w, x0 + bw), min(h, y0 + bh)
+        x0, y0 = max(0, x0), max(0, y0)
+        return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+    return box_map
+
+
+def box_through(matrix: np.ndarray, x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
+    """The box around a box's corners moved by an affine ``matrix`` (2x3)."""
+    corners = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], float) @ matrix.T
+    (x0, y0), (x1, y1) = np.floor(corners.min(axis=0)), np.ceil(corners.max(axis=0))
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
 def paper_level(gray: np.ndarray, digit_height: float) -> np.ndarray:
     """The local paper brightness: a grey closing wider than any stroke, which wipes out the ink
     and the thin lines of a printed background alike, then smoothed."""

@@ -376,5 +376,8 @@ def read_template_page(image: np.ndarray, dpi: float, template: Template, classi
     for spec in template.fields:
         rect = place(spec, mapping, boxes, page.ink.shape, page.rules)
         reading = read_field(spec, rect, page.ink, classify, height, page.rules, page.darkness)
-        readings.append(FieldReading(spec, assemble.rescaled(reading.string, 1 / scale), reading.review_reason))
+        string = reading.string
+        if page.skew:  # boxes on the page as scanned
+            string = assemble.moved(string, clean.unrotated_box(page.skew, page.gray.shape))
+        readings.append(FieldReading(spec, assemble.rescaled(string, 1 / scale), reading.review_reason))
     return readings

@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from . import clean
+
 LETTER = (2550, 3300)  # width, height at 300 dpi
 DPI = 300
 
@@ -180,6 +182,12 @@ def form_page(rng: np.random.Generator, draw: Callable, fields: int = 12, size=L
 
 def scan(page: np.ndarray, rng: np.random.Generator, skew: float = 2.0, jpeg: bool = True, grain: float = 4.0) -> np.ndarray:
     """The faults of a scan: a little skew, blur, grain and JPEG."""
+    return scan_turned(page, rng, skew, jpeg, grain)[0]
+
+
+def scan_turned(page: np.ndarray, rng: np.random.Generator, skew: float = 2.0, jpeg: bool = True,
+                grain: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scan`, with the matrix that turned the page, to move its ground truth along."""
     h, w = page.shape
     angle = rng.uniform(-skew, skew)
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -190,7 +198,7 @@ def scan(page: np.ndarray, rng: np.random.Generator, skew: float = 2.0, jpeg: bo
     if jpeg:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
         out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
-    return out
+    return out, matrix
 
 
 def save_page(image: np.ndarray, path: Path) -> None:
@@ -221,7 +229,8 @@ def mnist_pages(folder: Path, count: int, seed: int = 0, data: str | None = None
     pages = {}
     for i in range(count):
         page = form_page(rng, draw, fields=fields)
-        page.image = scan(page.image, rng)
+        page.image, matrix = scan_turned(page.image, rng)
+        page.truth = [Truth(t.field, t.text, clean.box_through(matrix, *t.box)) for t in page.truth]
         name = f"form_{i:03d}.png"
         save_page(page.image, Path(folder) / name)
         pages[name] = page
