@@ -35,7 +35,7 @@ def quiet_tensorflow(threads: int | None = None):
     if "tensorflow" not in sys.modules:
         # Where oneDNN is on (it depends on the processor), TensorFlow's C++ side announces it on
         # stderr as it loads, past TF_CPP_MIN_LOG_LEVEL: that line is not for users.
-        with _stderr_silenced():
+        with stderr_silenced():
             import tensorflow  # noqa: F401
     import tensorflow as tf
 
@@ -117,7 +117,7 @@ def load_model(path: str | os.PathLike | None = None, threads: int | None = None
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """The process's stderr (file descriptor 2, where C++ libraries write) sent to /dev/null."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -139,7 +139,7 @@ class LiteModel:
         tf = quiet_tensorflow()
         # tf.lite.Interpreter announces its successor package, and its C++ side prints a line on
         # stderr when the XNNPACK delegate starts, which no setting turns off: neither reaches users.
-        with warnings.catch_warnings(), _stderr_silenced():
+        with warnings.catch_warnings(), stderr_silenced():
             warnings.simplefilter("ignore")
             self.interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads or os.cpu_count())
             self.interpreter.allocate_tensors()

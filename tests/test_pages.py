@@ -93,6 +93,17 @@ def test_bad_files_raise_one_line_errors(tmp_path, name, content, message):
     assert MAX_PIXELS < 20000 * 10000
 
 
+def test_a_png_cut_in_half_is_one_error_and_no_library_chatter(tmp_path, capfd):
+    """PNGs are decoded by OpenCV, whose libpng writes its own complaint on stderr: a damaged file
+    still ends as one clean error, said once, by us."""
+    path = tmp_path / "half.png"
+    Image.fromarray(page_image()).save(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        load_pages(path)
+    assert capfd.readouterr().err == ""
+
+
 def test_folders_are_walked_sorted_with_loops_and_lookalikes_handled(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "scan.png").mkdir()  # a folder named like an image
