@@ -44,7 +44,7 @@ class CleanPage:
     ink: np.ndarray
     rules: np.ndarray
     skew: float
-    darkness: np.ndarray | None = None  # float32, 0 paper .. 1 ink: how dark each pixel is
+    darkness: "Darkness | None" = None  # 0 paper .. 1 ink: how dark each pixel is
 
 
 def grayscale(image: np.ndarray) -> np.ndarray:
@@ -241,12 +241,20 @@ def clean_page(image: np.ndarray, dpi: float | None = None, digit_height: float 
             skew = 0.0
     rules = find_rules(ink, height)
     return CleanPage(gray=gray, ink=remove_rules(ink, rules, height), rules=rules, skew=skew,
-                     darkness=darkness(gray, paper))
+                     darkness=Darkness(gray, paper, max(typical_ink_contrast(paper - gray), 1.0)))
 
 
-def darkness(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """How dark each pixel is against its local ``paper`` level, 0 (paper) to 1 (the page's typical
-    ink): the grey levels of the strokes, kept so that digits reach the classifier anti-aliased, as
-    MNIST's are, not as hard binary masks."""
-    contrast = paper - gray.astype(np.float32)
-    return np.clip(contrast / max(typical_ink_contrast(contrast), 1.0), 0.0, 1.0)
+@dataclass(frozen=True)
+class Darkness:
+    """How dark each pixel is against its local ``paper`` level, 0 (paper) to 1 (the page's
+    ``typical`` ink contrast): the grey levels of the strokes, kept so that digits reach the
+    classifier anti-aliased, as MNIST's are, not as hard binary masks. Indexed like an array, and
+    worked out only for the windows asked for (a glyph's box), not the whole page."""
+
+    gray: np.ndarray
+    paper: np.ndarray
+    typical: float
+
+    def __getitem__(self, window) -> np.ndarray:
+        contrast = self.paper[window] - self.gray[window].astype(np.float32)
+        return np.clip(contrast / self.typical, 0.0, 1.0)
