@@ -15,13 +15,17 @@ import multiprocessing
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from . import augment, mnist
 from .model import CLASSES, DEFAULT_MODEL, NOT_A_DIGIT, batchnorm_name, build_model, quiet_tensorflow
+from .pairs import DEFAULT_PAIR_MODEL, NOT_A_PAIR, PAIR_CLASSES, build_pair_model, make_pair_epoch, normalize_pairs
+from .strings import DEFAULT_STRING_MODEL, build_string_model, ctc_loss, decode, make_line_epoch
 from .normalize import normalize_batch
 
 #: Share of "not a digit" crops added to each epoch, relative to the number of digits.
@@ -204,10 +208,7 @@ def train(
     for name, path in REAL_DIGIT_SETS.items():
         if (path / "labels.csv").is_file():
             card["real_digit_accuracy"][name] = round(evaluate_digit_folder(folded, path).accuracy, 6)
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    log(f"saved {out} ({card['size_bytes'] / 1e6:.2f} MB, {card['parameters']:,} parameters); "
-        f"MNIST test accuracy {test_accuracy:.4%}")
-    return card
+    return write_card(out, card, log, f"MNIST test accuracy {test_accuracy:.4%}")
 
 
 def architecture_summary(model) -> list[str]:
@@ -231,7 +232,6 @@ def pair_scores(model, images: np.ndarray, labels: np.ndarray, seed: int = 0) ->
     """The pair model on MNIST *test* digits: the share of composed two-digit glyphs read exactly,
     and the share of single test digits wrongly read as two (with a pair probability over 0.5)."""
     from .model import probabilities
-    from .pairs import NOT_A_PAIR, make_pair_epoch, normalize_pairs
 
     x, y = make_pair_epoch(images, labels, PAIR_TEST_SIZE, seed, epoch=0)
     probs = probabilities(model, x)
@@ -263,52 +263,81 @@ def composed_training(data: str | None, make, epoch_size: int, seed: int, epochs
     return folder, train_split.images, test_split, made, tf
 
 
-def train_pairs(
-    data: str | None = None,
-    epochs: int = 8,
-    seed: int = 1,
-    out: str | Path | None = None,
-    epoch_size: int = PAIR_EPOCH_SIZE,
-    batch_size: int = 128,
-    command: str = "",
-    log=print,
-) -> dict:
-    """Train the pair model (pairs.py) on digits composed from MNIST training images, save it with
-    its model card, and return the card."""
-    from .pairs import DEFAULT_PAIR_MODEL, PAIR_CLASSES, build_pair_model, make_pair_epoch
+@dataclass(frozen=True)
+class Composed:
+    """What differs between the models trained on data composed from MNIST training digits: how
+    each is built, fed, compiled, scored and described on its card."""
 
+    flag: str                    # the ``extractor train`` flag that trains it
+    default_out: Path
+    build: Callable              # (folded=False) -> uncompiled Keras model
+    make_epoch: Callable         # (images, labels, size, seed, epoch) -> (x, y)
+    compile: Callable            # (tf) -> keyword arguments of model.compile
+    scores: Callable             # (model, test images, test labels) -> {name: share}
+    logged: tuple[str, ...]      # the scores said when the model is saved
+    epoch_size: int
+    per_epoch: str               # the card's name for the items of an epoch
+    batch_size: int
+    task: str
+    classes: int
+    facts: dict                  # the card's facts of the training data (and loss)
+    report: Callable | None = None  # (model, test split) -> text logged after each epoch
+
+
+def train_composed(what: Composed, data: str | None = None, epochs: int = 8, seed: int = 1,
+                   out: str | Path | None = None, epoch_size: int | None = None, command: str = "",
+                   log=print) -> dict:
+    """Train the pair model or the line reader (``what``) on data composed from MNIST training
+    digits, save it with its model card, and return the card."""
     started = time.time()
-    out = Path(out) if out else DEFAULT_PAIR_MODEL
-    folder, images, test_split, made, tf = composed_training(data, make_pair_epoch, epoch_size, seed, epochs)
-    model = build_pair_model()
-    model.compile(optimizer=tf.keras.optimizers.Adam(PEAK_LEARNING_RATE), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    fit_epochs(model, made, epochs, batch_size, log)
+    out = Path(out) if out else what.default_out
+    epoch_size = epoch_size or what.epoch_size
+    folder, images, test_split, made, tf = composed_training(data, what.make_epoch, epoch_size, seed, epochs)
+    model = what.build()
+    model.compile(**what.compile(tf))
+    fit_epochs(model, made, epochs, what.batch_size, log,
+               **({"report": lambda model: what.report(model, test_split)} if what.report else {}))
 
-    folded = fold_and_save(model, build_pair_model, out)
-    scores = pair_scores(folded, test_split.images, test_split.labels)
+    folded = fold_and_save(model, what.build, out)
+    scores = what.scores(folded, test_split.images, test_split.labels)
     card = {
         **card_facts(folded, out, folder, len(images), len(test_split.labels)),
-        "task": "two handwritten digits written as one glyph: classes 0-99 read 'ab' as 10a+b, class 100 "
-                "'not two digits' (one digit, or three); glyphs fitted into 20x52 in 28x56 crops",
-        "classes": PAIR_CLASSES,
+        "task": what.task,
+        "classes": what.classes,
         "training": {
-            "command": command or "extractor train --pairs",
-            "seed": seed, "epochs": epochs, "glyphs_per_epoch": epoch_size, "batch_size": batch_size,
-            "data_made": "per epoch, from MNIST training digits: 70% two digits written together (each "
-                         "0.85-1.15 of the height, overlapping by up to a quarter of the height or a hair "
-                         "apart, baselines +-8%), 25% one digit (widened or narrowed, some with a ligature "
-                         "tail), 5% three together; then slant, rotation, stroke thickness, blur, binarization",
+            "command": command or f"extractor train {what.flag}",
+            "seed": seed, "epochs": epochs, what.per_epoch: epoch_size, "batch_size": what.batch_size,
+            **what.facts,
             **run_facts(started, tf),
         },
         "mnist_test": {k: round(v, 6) for k, v in scores.items()},
     }
+    return write_card(out, card, log, "MNIST test " + ", ".join(
+        f"{name.replace('_', ' ')} {scores[name]:.2%}" for name in what.logged))
+
+
+def write_card(out: Path, card: dict, log, result: str) -> dict:
+    """Write a saved model's ``card`` beside it (``out`` with .json), say so with ``result``, and
+    return the card."""
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    log(f"saved {out} ({card['size_bytes'] / 1e6:.2f} MB, {card['parameters']:,} parameters); "
-        f"MNIST test pairs exact {scores['pairs_exact']:.2%}, single digits read as pairs "
-        f"{scores['single_digits_read_as_pairs']:.2%}")
+    log(f"saved {out} ({card['size_bytes'] / 1e6:.2f} MB, {card['parameters']:,} parameters); {result}")
     return card
 
+
+PAIR_MODEL = Composed(
+    flag="--pairs", default_out=DEFAULT_PAIR_MODEL, build=build_pair_model, make_epoch=make_pair_epoch,
+    compile=lambda tf: {"optimizer": tf.keras.optimizers.Adam(PEAK_LEARNING_RATE),
+                        "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+    scores=pair_scores, logged=("pairs_exact", "single_digits_read_as_pairs"),
+    epoch_size=PAIR_EPOCH_SIZE, per_epoch="glyphs_per_epoch", batch_size=128,
+    task="two handwritten digits written as one glyph: classes 0-99 read 'ab' as 10a+b, class 100 "
+         "'not two digits' (one digit, or three); glyphs fitted into 20x52 in 28x56 crops",
+    classes=PAIR_CLASSES,
+    facts={"data_made": "per epoch, from MNIST training digits: 70% two digits written together (each "
+                        "0.85-1.15 of the height, overlapping by up to a quarter of the height or a hair "
+                        "apart, baselines +-8%), 25% one digit (widened or narrowed, some with a ligature "
+                        "tail), 5% three together; then slant, rotation, stroke thickness, blur, binarization"},
+)
 
 #: Training lines made for each epoch of the line reader, and the test lines it is scored on.
 LINE_EPOCH_SIZE = 40_000
@@ -320,7 +349,6 @@ def line_scores(model, images: np.ndarray, labels: np.ndarray, size: int = LINE_
     share of their digits read right."""
     from .evaluate import digits_right
     from .model import probabilities
-    from .strings import decode, make_line_epoch
 
     x, y = make_line_epoch(images, labels, size, seed, epoch=0)
     probs = probabilities(model, x)
@@ -330,50 +358,21 @@ def line_scores(model, images: np.ndarray, labels: np.ndarray, size: int = LINE_
             "digits_right": sum(digits_right(t, r) for t, r in zip(truth, read)) / sum(len(t) for t in truth)}
 
 
-def train_strings(
-    data: str | None = None,
-    epochs: int = 7,
-    seed: int = 1,
-    out: str | Path | None = None,
-    epoch_size: int = LINE_EPOCH_SIZE,
-    batch_size: int = 64,
-    command: str = "",
-    log=print,
-) -> dict:
-    """Train the line reader (strings.py) on lines composed from MNIST training digits, save it with
-    its model card, and return the card."""
-    from .strings import DEFAULT_STRING_MODEL, build_string_model, ctc_loss, make_line_epoch
-
-    started = time.time()
-    out = Path(out) if out else DEFAULT_STRING_MODEL
-    folder, images, test_split, made, tf = composed_training(data, make_line_epoch, epoch_size, seed, epochs)
-    model = build_string_model()
-    model.compile(optimizer=tf.keras.optimizers.Adam(PEAK_LEARNING_RATE, clipnorm=5.0), loss=ctc_loss)
-    fit_epochs(model, made, epochs, batch_size, log,
-               report=lambda model: "lines exact {lines_exact:.4f}  ".format(
-                   **line_scores(model, test_split.images, test_split.labels, size=1000)))
-
-    folded = fold_and_save(model, build_string_model, out)
-    scores = line_scores(folded, test_split.images, test_split.labels)
-    card = {
-        **card_facts(folded, out, folder, len(images), len(test_split.labels)),
-        "task": "a line of 1-12 handwritten digits with separators, read at once: 32x256 crops to 64 steps of "
-                "11 classes (digits 0-9, then the CTC blank), decoded by best path",
-        "classes": 11,
-        "training": {
-            "command": command or "extractor train --strings",
-            "seed": seed, "epochs": epochs, "lines_per_epoch": epoch_size, "batch_size": batch_size,
-            "loss": "CTC",
-            "data_made": "per epoch, from MNIST training digits: lines of 1-12 digits on a wandering baseline "
-                         "(half the lines joined, the digits overlapping by up to a quarter of the height or "
-                         "touching, the rest apart), some ligature tails, 30% of 1s flagged and of 7s crossed, dots, commas and dashes between "
-                         "digits, '/-', '=', a dash or a dot after them; then slant, rotation, stroke "
-                         "thickness (30% thinned for a fine pen), blur, binarization, specks",
-            **run_facts(started, tf),
-        },
-        "mnist_test": {k: round(v, 6) for k, v in scores.items()},
-    }
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    log(f"saved {out} ({card['size_bytes'] / 1e6:.2f} MB, {card['parameters']:,} parameters); "
-        f"MNIST test lines exact {scores['lines_exact']:.2%}, digits right {scores['digits_right']:.2%}")
-    return card
+LINE_READER = Composed(
+    flag="--strings", default_out=DEFAULT_STRING_MODEL, build=build_string_model, make_epoch=make_line_epoch,
+    compile=lambda tf: {"optimizer": tf.keras.optimizers.Adam(PEAK_LEARNING_RATE, clipnorm=5.0), "loss": ctc_loss},
+    scores=line_scores,
+    logged=("lines_exact", "digits_right"),
+    epoch_size=LINE_EPOCH_SIZE, per_epoch="lines_per_epoch", batch_size=64,
+    task="a line of 1-12 handwritten digits with separators, read at once: 32x256 crops to 64 steps of "
+         "11 classes (digits 0-9, then the CTC blank), decoded by best path",
+    classes=11,
+    facts={"loss": "CTC",
+           "data_made": "per epoch, from MNIST training digits: lines of 1-12 digits on a wandering baseline "
+                        "(half the lines joined, the digits overlapping by up to a quarter of the height or "
+                        "touching, the rest apart), some ligature tails, 30% of 1s flagged and of 7s crossed, dots, commas and dashes between "
+                        "digits, '/-', '=', a dash or a dot after them; then slant, rotation, stroke "
+                        "thickness (30% thinned for a fine pen), blur, binarization, specks"},
+    report=lambda model, test: "lines exact {lines_exact:.4f}  ".format(
+        **line_scores(model, test.images, test.labels, size=1000)),
+)
