@@ -145,8 +145,9 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
             x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
             reads.append((assemble.string_of(name, run), [g for g in line if x0 <= g.x + g.w / 2 <= x1]))
     strings = assemble.with_line_reader(reads, classify)
-    if page.skew:
-        strings = [assemble.moved(s, clean.unrotated_box(page.skew, page.gray.shape)) for s in strings]
+    if page.skew:  # boxes on the page as scanned
+        to_scan = clean.unrotated_box(page.skew, page.gray.shape)
+        strings = [assemble.moved(s, to_scan) for s in strings]
     return strings
 
 

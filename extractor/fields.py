@@ -250,15 +250,17 @@ def after_sign(found, probs, left: int, limit: float, height: float, wall: int |
     and slivers of a box wall before it go too."""
     if wall is not None and wall - left <= 0.25 * height:
         return found, probs  # the field is the inside of a printed box: the sign stands outside it
-    inside = [g for g in found if g.x >= left - 0.25 * height]  # begun outside: printed words before the field
-    if wall is not None and (wall - left > 1.5 * height
-                             or any(g.x + g.w / 2 < wall and g.h >= 0.5 * height for g in inside)):
+    def begun_outside(g):  # printed words before the field, never its sign
+        return g.x < left - 0.25 * height
+
+    if wall is not None and (wall - left > 1.5 * height or any(
+            g.x + g.w / 2 < wall and g.h >= 0.5 * height and not begun_outside(g) for g in found)):
         keep = [i for i, g in enumerate(found) if g.x + g.w / 2 > wall]
         return [found[i] for i in keep], probs[keep]
     for i, g in enumerate(found):
         if g.x >= limit:
             break
-        if g not in inside:  # never the sign
+        if begun_outside(g):
             continue
         if g.h >= 0.5 * height and g.w >= SIGN_WIDTH * height:  # not a sliver of a box wall
             rest = i + 1
@@ -372,12 +374,11 @@ def read_template_page(image: np.ndarray, dpi: float, template: Template, classi
     height = clean.estimate_digit_height(page.gray, dpi)
     mapping = align(template, page.rules)
     boxes = layout.find_boxes(page.rules, height)
+    to_scan = clean.unrotated_box(page.skew, page.gray.shape) if page.skew else None  # boxes on the page as scanned
     readings = []
     for spec in template.fields:
         rect = place(spec, mapping, boxes, page.ink.shape, page.rules)
         reading = read_field(spec, rect, page.ink, classify, height, page.rules, page.darkness)
-        string = reading.string
-        if page.skew:  # boxes on the page as scanned
-            string = assemble.moved(string, clean.unrotated_box(page.skew, page.gray.shape))
+        string = assemble.moved(reading.string, to_scan) if to_scan else reading.string
         readings.append(FieldReading(spec, assemble.rescaled(string, 1 / scale), reading.review_reason))
     return readings
