@@ -44,7 +44,7 @@ class CleanPage:
     ink: np.ndarray
     rules: np.ndarray
     skew: float
-    darkness: "Darkness | None" = None  # 0 paper .. 1 ink: how dark each pixel is
+    darkness: Darkness | None = None  # 0 paper .. 1 ink: how dark each pixel is
 
 
 def grayscale(image: np.ndarray) -> np.ndarray:

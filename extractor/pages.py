@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import InputError, MissingDependency
+from .model import stderr_silenced
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 PDF_SUFFIXES = {".pdf"}
@@ -173,8 +174,6 @@ def _decoded_png(path: Path) -> np.ndarray | None:
     """An 8-bit grey or RGB PNG decoded by OpenCV, a third faster than Pillow on a 300-dpi page;
     None when OpenCV cannot read it (Pillow then says why, in one line). libpng's own complaint
     about a damaged file is kept off stderr."""
-    from .model import stderr_silenced
-
     with stderr_silenced():
         pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.dtype != np.uint8 or not (pixels.ndim == 2 or pixels.shape[2] == 3):
