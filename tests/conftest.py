@@ -1,20 +1,58 @@
-"""Shared fixtures: MNIST from ../shared/data (as in CI), the shipped model loaded once."""
+"""Shared fixtures: MNIST found as the extractor finds it (../shared/data beside the clone, as in
+CI; $EXTRACTOR_MNIST_DIR; the user cache), the shipped model loaded once.
 
+A test whose data is not on this machine (a clone with no shared/ beside it) is skipped, saying
+what is missing; in CI, whose clone always has shared/ beside it, it fails instead, so a missing
+folder can never pass for a green run."""
+
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from extractor import mnist
+from extractor.errors import DataError
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "data" / "real"
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def _found_mnist() -> Path | None:
+    try:
+        return mnist.find_data_dir(download=False)
+    except DataError:
+        return None
+
+
+MNIST_DIR = _found_mnist()
+
+
+def require(present: bool, what: str) -> None:
+    """Skip the calling test when ``what`` is not on this machine, or fail it in CI."""
+    if present:
+        return
+    message = f"{what} not found: put shared/ beside the clone, or set EXTRACTOR_MNIST_DIR"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_real(name: str, index: str) -> Path:
+    """The real dev set ``name`` (its ``index`` file present), or the calling test skipped (CI: failed)."""
+    require((REAL / name / index).is_file(), f"the real set {name}")
+    return REAL / name
 
 
 @pytest.fixture(scope="session")
-def mnist_test():
-    from extractor import mnist
+def mnist_dir() -> Path:
+    require(MNIST_DIR is not None, "MNIST")
+    return MNIST_DIR
 
-    return mnist.load_split(MNIST_DIR, "test")
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    return mnist.load_split(mnist_dir, "test")
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +73,7 @@ def tiny_training_run(tmp_path, flag: str, name: str) -> dict:
     import subprocess
     import sys
 
+    require(MNIST_DIR is not None, "MNIST")
     out = tmp_path / name
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", flag, "--data", str(MNIST_DIR),
                           "--epochs", "1", "--limit", "200", "-o", str(out)],

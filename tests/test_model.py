@@ -8,7 +8,7 @@ from extractor import model as model_module
 from extractor.normalize import normalize_batch
 from extractor.train import fold_batchnorm, make_epoch
 
-from conftest import MNIST_DIR, ROOT
+from conftest import ROOT
 
 
 def test_shipped_model_matches_its_card(mnist_test, classifier):
@@ -53,9 +53,9 @@ def test_epochs_are_repeatable_and_include_clutter(mnist_test):
     assert x1.shape == (110, 28, 28, 1)
 
 
-def test_tiny_training_run_writes_a_model_and_card(tmp_path):
+def test_tiny_training_run_writes_a_model_and_card(tmp_path, mnist_dir):
     out = tmp_path / "tiny.keras"
-    run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", "--data", str(MNIST_DIR), "--epochs", "1",
+    run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", "--data", str(mnist_dir), "--epochs", "1",
                           "--limit", "300", "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "epoch 1/1" in run.stderr

@@ -12,7 +12,7 @@ import pytest
 from extractor import api, evaluate, generate
 from extractor.records import read_csv
 
-from conftest import REAL, ROOT
+from conftest import ROOT, require_real
 
 sys.path.insert(0, str(ROOT / "bench"))
 from compare import compare  # noqa: E402
@@ -20,9 +20,9 @@ from run import count_found, score_pages  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
+def generated(tmp_path_factory, mnist_dir):
     folder = tmp_path_factory.mktemp("pages")
-    pages = generate.mnist_pages(folder, 3, seed=5)
+    pages = generate.mnist_pages(folder, 3, seed=5, data=mnist_dir)
     return folder, pages
 
 
@@ -85,16 +85,16 @@ def test_samples_are_read_as_expected(tmp_path):
 
 
 def test_real_nist_form_page(classifier):
-    truth = json.loads((REAL / "nist_form" / "ground_truth.json").read_text())
-    frame = api.extract([REAL / "nist_form" / truth["image"]], classify=classifier)
+    folder = require_real("nist_form", "ground_truth.json")
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    frame = api.extract([folder / truth["image"]], classify=classifier)
     assert count_found(truth["digit_fields_reading_order"], frame["text"]) >= 26
 
 
-@pytest.mark.skipif(not (REAL / "cheque_amounts" / "labels.csv").is_file(), reason="real cheque amounts not present")
 def test_real_cheque_amounts(classifier):
     """128 amount fields cut from real cheques (textured backgrounds, dot separators, zeros written
     as a chain of overlapping loops), read as fields."""
-    result = evaluate.evaluate_string_folder(REAL / "cheque_amounts", classify=classifier)
+    result = evaluate.evaluate_string_folder(require_real("cheque_amounts", "labels.csv"), classify=classifier)
     assert result["n"] == 128
     # A guard at today's level (bench/results.md has the figure; the issue's bar is 85%).
     assert result["exact"] >= 0.70

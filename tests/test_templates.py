@@ -16,7 +16,7 @@ from extractor.fields import after_sign, before_closing, date_problem, likeliest
 from extractor.records import read_wide_csv, wide_frame
 from extractor.templates import load_template, parse_template
 
-from conftest import REAL, ROOT
+from conftest import ROOT, require_real
 
 
 def cli(*args):
@@ -155,8 +155,9 @@ def test_a_page_that_does_not_fit_the_template_is_an_error_row(form, tmp_path, c
 
 
 def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier):
-    truth = json.loads((REAL / "nist_form" / "ground_truth.json").read_text())
-    image = REAL / "nist_form" / truth["image"]
+    folder = require_real("nist_form", "ground_truth.json")
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    image = folder / truth["image"]
     made = tmp_path / "nist.yaml"
     assert cli("template", "init", image, "-o", made).returncode == 0
     spec = yaml.safe_load(made.read_text())
@@ -170,18 +171,18 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
     assert right >= 26  # the bar; 28 of 28 today
 
 
-@pytest.mark.skipif(not (REAL / "cheques" / "truth.csv").is_file(), reason="real cheques not present")
 def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     """The built-in cheque template on 28 real cheques of 4 banks: one wide row each, the rupee sign
     and the closing "/-" left out of the amount; a date with a misread digit mended to the likeliest
     calendar date, and flagged. Floors are today's levels (date 26, amount 14 of 28) less a little;
     bench/results.md has the rates."""
+    folder = require_real("cheques", "truth.csv")
     out = tmp_path / "cheques.csv"
-    run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(REAL / "cheques"), "--template", "cts2010",
+    run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--template", "cts2010",
                           "-o", str(out), "--workers", "2"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     table = pd.read_csv(out, dtype=str, keep_default_na=False)
-    truth = pd.read_csv(REAL / "cheques" / "truth.csv", dtype=str).set_index("image")
+    truth = pd.read_csv(folder / "truth.csv", dtype=str).set_index("image")
     assert sorted(table.source) == sorted(truth.index)
     dates = sum(truth.loc[r.source, "date"] == r.date for r in table.itertuples())
     amounts = sum(truth.loc[r.source, "amount_digits"] == r.amount for r in table.itertuples())
