@@ -26,13 +26,15 @@ def _found_mnist() -> Path | None:
 
 
 MNIST_DIR = _found_mnist()
+MNIST_WHERE = "put shared/ beside the clone, or set EXTRACTOR_MNIST_DIR"
 
 
-def require(present: bool, what: str) -> None:
-    """Skip the calling test when ``what`` is not on this machine, or fail it in CI."""
+def require(present: bool, what: str, where: str = "put shared/ beside the clone") -> None:
+    """Skip the calling test when ``what`` is not on this machine (``where`` says how to get it),
+    or fail it in CI."""
     if present:
         return
-    message = f"{what} not found: put shared/ beside the clone, or set EXTRACTOR_MNIST_DIR"
+    message = f"{what} not found: {where}"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -46,7 +48,7 @@ def require_real(name: str, index: str) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    require(MNIST_DIR is not None, "MNIST")
+    require(MNIST_DIR is not None, "MNIST", MNIST_WHERE)
     return MNIST_DIR
 
 
@@ -73,7 +75,7 @@ def tiny_training_run(tmp_path, flag: str, name: str) -> dict:
     import subprocess
     import sys
 
-    require(MNIST_DIR is not None, "MNIST")
+    require(MNIST_DIR is not None, "MNIST", MNIST_WHERE)
     out = tmp_path / name
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", flag, "--data", str(MNIST_DIR),
                           "--epochs", "1", "--limit", "200", "-o", str(out)],
