@@ -424,11 +424,15 @@ def _piece_value(digit_p: np.ndarray, widths: np.ndarray, height: float, typical
 
 
 def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: Score,
-            most: int = 3, typical: float | None = None) -> tuple[list[Glyph], list[np.ndarray]]:
+            most: int = 3, typical: float | None = None,
+            paired: frozenset[int] = frozenset()) -> tuple[list[Glyph], list[np.ndarray]]:
     """Join neighbouring pieces back into one digit where the classifier is surer of the whole:
     the flag of a 5 or a 1 that the pen lifted from, a stroke the scan broke, a digit cut in two.
     Runs of up to ``most`` pieces, no wider than one digit, holding at most one sure digit and no
-    gap wider than JOIN_GAP, are tried; the best grouping wins."""
+    gap wider than JOIN_GAP, are tried; the best grouping wins. The pieces at the indices
+    ``paired`` are the halves of a glyph the pair model read as two digits (each index of the
+    pair's first half): the two are never joined back into the one digit the classifier saw in
+    them ("16" read as 6)."""
     n = len(pieces)
     if n < 2:
         return pieces, probs
@@ -438,7 +442,7 @@ def regroup(pieces: list[Glyph], probs: list[np.ndarray], height: float, score: 
     for i in range(n):
         for j in range(i + 2, min(n, i + most) + 1):
             apart = any(b.x - a.right > JOIN_GAP * height for a, b in zip(pieces[i: j - 1], pieces[i + 1: j]))
-            if sum(strong[i:j]) > 1 or apart:
+            if sum(strong[i:j]) > 1 or apart or any(i <= k < j - 1 for k in paired):
                 continue
             g = union(pieces[i:j])
             if g.w <= MAX_PIECE * height and g.h <= 1.5 * height:
@@ -496,9 +500,11 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
     pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch)
     out: list[Glyph] = []
     out_probs: list[np.ndarray] = []
+    paired: set[int] = set()
     for index, (g, p) in enumerate(zip(glyphs, probs)):
         halves = pair_halves(g, height) if index in pairs else None
         if halves:
+            paired.add(len(out))
             out.extend(halves)
             out_probs.extend(digit_probabilities(pairs[index]))
             continue
@@ -514,7 +520,7 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
         else:
             out.append(g)
             out_probs.append(p)
-    out, out_probs = regroup(out, out_probs, height, score, typical=typical)
+    out, out_probs = regroup(out, out_probs, height, score, typical=typical, paired=frozenset(paired))
     kept = [(g, p) for g, p in zip(out, out_probs) if not is_comma(g, p, height, top)]
     if not kept:
         return [], np.zeros((0, 11), np.float32)
