@@ -139,10 +139,26 @@ def binarize(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = N
     share of the darkest ink's contrast keeps the light lines of cheque backgrounds out while a
     faint pencil page still finds its ink; the floor keeps blank paper blank.
     """
-    smooth = cv2.GaussianBlur(gray, (3, 3), 0.7).astype(np.float32)  # scanner grain averages out
-    contrast = (paper_level(gray, digit_height) if paper is None else paper) - smooth
-    ink = contrast > max(MIN_CONTRAST, INK_SHARE * typical_ink_contrast(contrast))
-    # Drop isolated pixels (JPEG and scanner speckle) without thinning strokes.
+    contrast = ink_contrast(gray, digit_height, paper)
+    return ink_mask(contrast, ink_threshold(contrast))
+
+
+def ink_contrast(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = None) -> np.ndarray:
+    """How much darker than its local paper each pixel is, the scanner grain averaged out."""
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0.7).astype(np.float32)
+    return (paper_level(gray, digit_height) if paper is None else paper) - smooth
+
+
+def ink_threshold(contrast: np.ndarray) -> float:
+    """The contrast from which a pixel is ink: a good share of the page's ink contrast, never
+    below the floor that keeps blank paper blank."""
+    return max(MIN_CONTRAST, INK_SHARE * typical_ink_contrast(contrast))
+
+
+def ink_mask(contrast: np.ndarray, threshold: float) -> np.ndarray:
+    """The pixels beyond the threshold, less isolated ones (JPEG and scanner speckle), without
+    thinning strokes."""
+    ink = contrast > threshold
     alone = cv2.blur(ink.astype(np.float32), (3, 3)) < 0.25
     return ink & ~alone
 
@@ -152,6 +168,8 @@ def binarize(gray: np.ndarray, digit_height: float, paper: np.ndarray | None = N
 #: pixels are mostly a printed pattern.
 INK_COVER = 0.01
 PATTERN_GAP = 1.4
+#: Pixels above which the ink contrast is measured on every other row and column.
+SAMPLE_ABOVE = 1_000_000
 
 
 def typical_ink_contrast(contrast: np.ndarray) -> float:
@@ -160,7 +178,10 @@ def typical_ink_contrast(contrast: np.ndarray) -> float:
     covers much of the page (a cheque's triangles and bank name, darker than their paper by half
     what a pen is), the clearly dark pixels are mostly the pattern; the darkest INK_COVER of the
     page, far darker, are still the pen, and their contrast is taken instead."""
-    # Percentiles from a histogram of whole grey levels: a page has millions of pixels to sort.
+    # Percentiles from a histogram of whole grey levels: a page has millions of pixels to sort, and
+    # on a large one every other row and column tells the same.
+    if contrast.size > SAMPLE_ABOVE:
+        contrast = contrast[::2, ::2]
     counts = np.bincount(np.clip(contrast, 0, 255).astype(np.uint8).ravel(), minlength=256)
     strong = counts[MIN_CONTRAST + 1:]
     if strong.sum() < 20:
@@ -229,14 +250,17 @@ def clean_page(image: np.ndarray, dpi: float | None = None, digit_height: float 
     gray = grayscale(image)
     height = digit_height or estimate_digit_height(gray, dpi)
     paper = paper_level(gray, height)
-    ink = binarize(gray, height, paper)
+    contrast = ink_contrast(gray, height, paper)
+    ink = ink_mask(contrast, ink_threshold(contrast))
     skew = 0.0
     if deskew:
         skew = estimate_skew(ink)
         if abs(skew) >= SKEW_STEP:
+            # The page, its paper level and its contrast turned alike, not worked out again.
             gray = rotate(gray, skew)
-            paper = paper_level(gray, height)
-            ink = binarize(gray, height, paper)
+            paper = rotate(paper, skew, fill=255)
+            contrast = rotate(contrast, skew, fill=0)
+            ink = ink_mask(contrast, ink_threshold(contrast))  # turning softens strokes a little
         else:
             skew = 0.0
     rules = find_rules(ink, height)
