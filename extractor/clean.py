@@ -203,13 +203,16 @@ def find_rules(ink: np.ndarray, digit_height: float) -> np.ndarray:
     long_vertical = cv2.morphologyEx(as_u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_run)))
     near_horizontal = cv2.dilate(horizontal, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
-    ys, xs = np.nonzero((near_horizontal > 0) & (vertical > 0))
+    touching = cv2.findNonZero(cv2.bitwise_and(near_horizontal, vertical))  # far faster than np.nonzero
+    xs, ys = (touching[:, 0, 0], touching[:, 0, 1]) if touching is not None else (np.zeros(0, int),) * 2
     runs = labels[ys, xs]
-    meets = np.zeros(count, bool)
-    meets[runs[ys < stats[runs, cv2.CC_STAT_TOP] + END]] = True  # a rule at the run's top end
-    meets[0] = False
-    sides = meets[labels]
-    return (horizontal > 0) | sides | (long_vertical > 0)
+    meeting = np.unique(runs[ys < stats[runs, cv2.CC_STAT_TOP] + END])  # a rule at the run's top end
+    rules = cv2.bitwise_or(horizontal, long_vertical)
+    for run in meeting[meeting > 0]:  # a few box sides and comb walls: each marked within its box
+        x, y, w, h = stats[run, :4]
+        side = rules[y: y + h, x: x + w]
+        side[labels[y: y + h, x: x + w] == run] = 1
+    return rules > 0
 
 
 def remove_rules(ink: np.ndarray, rules: np.ndarray, digit_height: float) -> np.ndarray:
