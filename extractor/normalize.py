@@ -77,12 +77,11 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     fitted = cv2.resize(ink, (new_w, new_h), interpolation=interpolation)
     fitted = np.clip(fitted, 0.0, 1.0)
-    mass = float(fitted.sum())
+    moments = cv2.moments(fitted)
+    mass = moments["m00"]
     if mass <= 0:
         return out
-    ys, xs = np.indices(fitted.shape, dtype=np.float32)
-    cy = float((ys * fitted).sum() / mass)
-    cx = float((xs * fitted).sum() / mass)
+    cy, cx = moments["m01"] / mass, moments["m10"] / mass
     # The centre of mass goes to the centre of the grid, (13.5, 13.5) in pixel indices (MNIST's
     # own files sit half a pixel lower and to the right; the model learned this convention).
     top = int(round((SIZE - 1) / 2 - cy))
