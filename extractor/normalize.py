@@ -77,11 +77,12 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     fitted = cv2.resize(ink, (new_w, new_h), interpolation=interpolation)
     fitted = np.clip(fitted, 0.0, 1.0)
-    moments = cv2.moments(fitted)
-    mass = moments["m00"]
+    rows, cols = fitted.sum(axis=1, dtype=np.float64), fitted.sum(axis=0, dtype=np.float64)
+    mass = float(rows.sum())
     if mass <= 0:
         return out
-    cy, cx = moments["m01"] / mass, moments["m10"] / mass
+    cy = float(rows @ np.arange(new_h)) / mass
+    cx = float(cols @ np.arange(new_w)) / mass
     # The centre of mass goes to the centre of the grid, (13.5, 13.5) in pixel indices (MNIST's
     # own files sit half a pixel lower and to the right; the model learned this convention).
     top = int(round((SIZE - 1) / 2 - cy))

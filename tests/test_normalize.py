@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from extractor.normalize import ink_from_gray, normalize_digit
 
@@ -16,6 +17,17 @@ def test_fits_20_pixels_keeping_aspect_and_centres_mass():
     cols = np.flatnonzero(out.max(axis=0) > 0.5)
     assert rows[-1] - rows[0] + 1 == 20
     assert cols[-1] - cols[0] + 1 <= 2
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 13.5) <= 0.6 and abs(cx - 13.5) <= 0.6
+
+
+@pytest.mark.parametrize("stroke", [5, 10, 15, 20, 30])
+def test_a_thin_one_keeps_its_ink_and_its_centre(stroke):
+    # Fitted 1 to 3 px wide: a (20, 2) array is one OpenCV would take for a list of points.
+    bar = np.zeros((200, 60), np.uint8)
+    bar[:, 20: 20 + stroke] = 255
+    out = normalize_digit(bar)
+    assert out.max() == 1.0
     cy, cx = centre_of_mass(out)
     assert abs(cy - 13.5) <= 0.6 and abs(cx - 13.5) <= 0.6
 
