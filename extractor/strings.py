@@ -99,16 +99,18 @@ def text_probability(probs: np.ndarray, text: str) -> float:
     for ch in text:
         labels += [int(ch), BLANK]
     n = len(labels)
-    can_skip = np.array([k >= 2 and labels[k] != BLANK and labels[k] != labels[k - 2] for k in range(n)])
+    can_skip = np.array([k >= 2 and labels[k] != BLANK and labels[k] != labels[k - 2] for k in range(n)])[2:]
+    emitted = probs[:, labels].astype(np.float64)  # each step's probability of each label of the path
     alpha = np.zeros(n)
-    alpha[0] = probs[0, labels[0]]
+    alpha[0] = emitted[0, 0]
     if n > 1:
-        alpha[1] = probs[0, labels[1]]
+        alpha[1] = emitted[0, 1]
     scale = 0.0
     for t in range(1, len(probs)):
-        shifted = np.concatenate([[0.0], alpha[:-1]])
-        skipped = np.where(can_skip, np.concatenate([[0.0, 0.0], alpha[:-2]])[:n], 0.0)
-        alpha = (alpha + shifted + skipped) * probs[t, labels]
+        step = alpha.copy()
+        step[1:] += alpha[:-1]
+        step[2:] += alpha[:-2] * can_skip
+        alpha = step * emitted[t]
         total = alpha.sum()
         if total <= 0:
             return 0.0
