@@ -99,7 +99,9 @@ def text_probability(probs: np.ndarray, text: str) -> float:
     for ch in text:
         labels += [int(ch), BLANK]
     n = len(labels)
-    can_skip = np.array([k >= 2 and labels[k] != BLANK and labels[k] != labels[k - 2] for k in range(n)])[2:]
+    # from the third label on, a digit may be reached straight from the digit before it (past the
+    # blank between them) unless the two are the same digit
+    can_skip = np.array([labels[k] != BLANK and labels[k] != labels[k - 2] for k in range(2, n)], bool)
     emitted = probs[:, labels].astype(np.float64)  # each step's probability of each label of the path
     alpha = np.zeros(n)
     alpha[0] = emitted[0, 0]

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from extractor import api, evaluate, generate
+from extractor import api, clean, evaluate, generate
 from extractor.records import read_csv
 
 from conftest import ROOT, require_real
@@ -49,7 +49,7 @@ def test_boxes_of_a_skewed_page_are_where_its_digits_were_scanned(classifier):
     scanned = cv2.warpAffine(page, matrix, (2550, 3300), borderValue=255)
     strings = {s.text: s for s in api.read_page_image(scanned, 300, classifier)}
     for text, box in written.items():
-        x, y, w, h = generate.clean.box_through(matrix, *box)
+        x, y, w, h = clean.box_through(matrix, *box)
         s = strings[text]
         overlap = max(0, min(x + w, s.x + s.w) - max(x, s.x)) * max(0, min(y + h, s.y + s.h) - max(y, s.y))
         assert overlap > 0.5 * min(w * h, s.w * s.h), (text, (x, y, w, h), (s.x, s.y, s.w, s.h))

@@ -47,12 +47,15 @@ def test_a_date_with_a_misread_digit_becomes_the_likeliest_calendar_date():
     assert likeliest_date(sure("3004201"), "DDMMYYYY") is None
 
 
+def field_glyph(x, w, h):
+    """A solid glyph of an amount field's line, at ``x``, ``w`` by ``h``."""
+    return segment.Glyph(x, 200, w, h, np.ones((h, w), np.float32))
+
+
 def test_a_sliver_of_a_box_wall_is_not_taken_for_the_rupee_sign():
     """A cheque's amount box whose walls the cleaning left in pieces: the sliver of its left wall
     comes first, then the printed sign, then the amount."""
-    def glyph(x, w, h):
-        return segment.Glyph(x, 200, w, h, np.ones((h, w), np.float32))
-    found = [glyph(844, 1, 16), glyph(866, 21, 30), glyph(925, 14, 20), glyph(940, 17, 18)]
+    found = [field_glyph(844, 1, 16), field_glyph(866, 21, 30), field_glyph(925, 14, 20), field_glyph(940, 17, 18)]
     probs = np.zeros((4, 11), np.float32)
     kept, kept_probs = after_sign(found, probs, left=827, limit=905, height=21.4, wall=None)
     assert [g.x for g in kept] == [925, 940] and len(kept_probs) == 2
@@ -61,23 +64,20 @@ def test_a_sliver_of_a_box_wall_is_not_taken_for_the_rupee_sign():
 def test_words_printed_before_the_field_and_the_sign_box_wall_after_the_sign_are_left_out():
     """The field's line picked up the end of the printed word before the box (begun left of the
     field), then the sign, then a hairline left of the sign's box wall, then the amount."""
-    def glyph(x, w, h):
-        return segment.Glyph(x, 200, w, h, np.ones((h, w), np.float32))
-    found = [glyph(815, 30, 20), glyph(869, 14, 21), glyph(919, 2, 28), glyph(925, 14, 20), glyph(940, 17, 18)]
+    found = [field_glyph(815, 30, 20), field_glyph(869, 14, 21), field_glyph(919, 2, 28), field_glyph(925, 14, 20),
+             field_glyph(940, 17, 18)]
     probs = np.zeros((5, 11), np.float32)
     kept, kept_probs = after_sign(found, probs, left=827, limit=905, height=21.4, wall=None)
     assert [g.x for g in kept] == [925, 940] and len(kept_probs) == 2
     # a pen's 1 right after the sign is a stroke wider than a hairline: it stays
-    found[2] = glyph(919, 5, 28)
+    found[2] = field_glyph(919, 5, 28)
     assert [g.x for g in after_sign(found, probs, left=827, limit=905, height=21.4, wall=None)[0]] == [919, 925, 940]
 
 
 def test_the_closing_mark_goes_its_flourish_cut_off_too():
     """"/-" written with a rising flourish: cut from the slash, the flourish is no sure digit, and the
     slash before it is thin; the amount's last 0 stays."""
-    def glyph(x, w, h):
-        return segment.Glyph(x, 200, w, h, np.ones((h, w), np.float32))
-    found = [glyph(900, 14, 20), glyph(916, 15, 20), glyph(934, 6, 36), glyph(941, 30, 22)]
+    found = [field_glyph(900, 14, 20), field_glyph(916, 15, 20), field_glyph(934, 6, 36), field_glyph(941, 30, 22)]
     probs = np.zeros((4, 11), np.float32)
     probs[[0, 1], [5, 0]] = 0.99
     probs[2, 1] = 0.9
