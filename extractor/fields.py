@@ -10,6 +10,7 @@ import numpy as np
 
 from . import assemble, clean, layout, segment
 from .errors import InputError
+from .normalize import normalize_digit
 from .templates import FieldSpec, Template, rules_frame
 
 #: A page's rule frame may be shifted and scaled this much against the template's and still fit.
@@ -23,6 +24,9 @@ SIGN_WIDTH = 0.25
 #: The last glyph of an amount read as no digit with more than this probability is part of its
 #: closing mark: amounts end in a clearly written 0 far more often than in a doubtful digit.
 CLOSING_DOUBT = 0.6
+#: A closing slash drawn through the last digit reaches above or below the other digits over at
+#: least this share of their height.
+SLASH_ROWS = 0.2
 #: A glyph of a digit's height no wider than this share of it is a printed wall's sliver.
 WALL_WIDTH = 0.06
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
@@ -155,7 +159,7 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         if spec.sign_left:
             found, probs = after_sign(found, probs, x, x + spec.sign_left * w, height, sign_wall(rules, rect, spec, height))
         if spec.closing:
-            found, probs = before_closing(found, probs)
+            found, probs = before_closing(found, probs, classify)
         digits = assemble.read_digits(found, probs)
         found_count = len(found)
         if comb:
@@ -277,11 +281,13 @@ def _wall_sliver(g, height: float) -> bool:
     return g.h >= 0.5 * height and g.w <= max(2.0, WALL_WIDTH * height)
 
 
-def before_closing(found, probs):
+def before_closing(found, probs, classify=None):
     """An amount's glyphs before the "/-" its writer closed it with: trailing dashes (flat glyphs)
     and pieces that are no sure digit (a dash's flourish, cut off the slash it grew from), then
     the stroke before them, when it is thin, has the dash grown from its side, or stands clearly
-    taller than the digits (a slash is drawn across the line, not on it)."""
+    taller than the digits (a slash is drawn across the line, not on it). A slash drawn through
+    the amount's last digit ("000/-" in one stroke) is taken off it, and the digit left is kept
+    when ``classify`` reads it as a sure digit."""
     while len(found) > 1 and (found[-1].w > 1.5 * found[-1].h or probs[-1][:10].max() < CLOSING_DOUBT):
         found, probs = found[:-1], probs[:-1]
     if not found:
@@ -292,8 +298,46 @@ def before_closing(found, probs):
     dash_attached = g.w > 0.5 * g.h and rows.size > 0 and rows[-1] - rows[0] + 1 < 0.3 * g.h
     taller = len(found) >= 3 and g.h > 1.35 * np.median([d.h for d in found[:-1]])
     if g.w < 0.5 * g.h or dash_attached or taller:
+        if taller and classify is not None:
+            last = digits_under_slash(g, found[:-1], classify)
+            if last is not None:
+                return found[:-1] + last[0], np.concatenate([probs[:-1], last[1]])
         return found[:-1], probs[:-1]
     return found, probs
+
+
+def digits_under_slash(g: segment.Glyph, before: list[segment.Glyph], classify):
+    """The digits a closing slash was drawn through (the last zeros of "000/-" run into it), and
+    their probabilities, or None. The slash is the only ink above and below the band the amount's
+    other digits fill; the straight line through that ink is erased over the whole glyph, and
+    what is left of it, left of the slash, is segmented as a line of its own: its digits, when the
+    classifier is sure of each."""
+    top = int(np.median([d.y for d in before])) - g.y
+    bottom = int(np.median([d.bottom for d in before])) - g.y
+    mask = g.ink > 0
+    ys, xs = np.nonzero(mask)
+    outside = (ys < top) | (ys >= bottom)
+    if np.unique(ys[outside]).size < SLASH_ROWS * (bottom - top):
+        return None
+    lean, offset = np.polyfit(ys[outside], xs[outside], 1)
+    counts = np.bincount(ys[outside])
+    width = float(np.median(counts[counts > 0]))  # the slash's width across a row
+    along = lean * np.arange(g.h)[:, None] + offset
+    columns = np.arange(g.w)[None, :]
+    left = (mask & (columns < along - (width / 2 + 1))).astype(np.uint8)
+    # Of what is left, the pieces in the digits' band that are more than specks: not the slash's
+    # hook or foot, which reach out of the band.
+    height = float(np.median([d.h for d in before]))
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(left, connectivity=8)
+    kept = [k for k in range(1, count) if top <= centres[k][1] < bottom
+            and stats[k, cv2.CC_STAT_AREA] >= (segment.SPECK * height) ** 2]
+    rest = segment._glyph_from_mask(np.isin(labels, kept), g.x, g.y, g.ink) if kept else None
+    if rest is None or rest.h < 0.5 * height or rest.w < 0.25 * rest.h:
+        return None
+    digits, probs = segment.segment_line([rest], classify, height)
+    if not digits or probs[:, :10].max(axis=1).min() < segment.SURE:
+        return None
+    return digits, probs
 
 
 def cell_fallbacks(found, probs, height: float) -> list[assemble.Digit]:

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,6 +85,33 @@ def test_the_closing_mark_goes_its_flourish_cut_off_too():
     probs[3, [2, 7]] = 0.5, 0.3
     kept, _ = before_closing(found, probs)
     assert [g.x for g in kept] == [900, 916]
+
+
+def test_a_slash_drawn_through_the_last_zero_is_taken_off_it_and_the_zero_kept(classifier):
+    """"000/-" with the slash run into the last zero: one glyph, taller than the digits. The slash
+    goes, the zero stays (it used to go with the slash); a bare slash still goes whole."""
+    def closing(zero_seed, top, foot):
+        zero = generate.stroke_digit(0, np.random.default_rng(zero_seed), height=22)
+        ink = np.zeros((44, zero.shape[1] + 14), np.float32)
+        ink[11: 11 + zero.shape[0], : zero.shape[1]] = zero
+        cv2.line(ink, (zero.shape[1] + top, 0), (zero.shape[1] + foot, 43), 1.0, 2)
+        return segment.Glyph(1000, 189, ink.shape[1], ink.shape[0], (ink > 0.5).astype(np.float32))
+
+    before = [segment.Glyph(900 + 25 * k, 200, 14, 22, np.ones((22, 14), np.float32)) for k in range(3)]
+    probs = np.zeros((4, 11), np.float32)
+    probs[:3, 5], probs[3, 4] = 0.99, 0.95
+
+    def last_zero_kept(glyph):
+        kept, kept_probs = before_closing(before + [glyph], probs, classifier)
+        return len(kept) == 4 and int(kept_probs[-1][:10].argmax()) == 0
+
+    beside = sum(last_zero_kept(closing(seed, 10, -2)) for seed in range(20))
+    through = sum(last_zero_kept(closing(seed, 8, -7)) for seed in range(20))
+    assert beside == 20 and through >= 12, (beside, through)
+    bare = np.zeros((44, 14), np.float32)
+    cv2.line(bare, (12, 0), (1, 43), 1.0, 2)
+    kept, _ = before_closing(before + [segment.Glyph(1000, 189, 14, 44, bare)], probs, classifier)
+    assert len(kept) == 3
 
 
 def test_a_comb_keeps_one_digit_per_cell_only_when_it_has_more_than_cells():
