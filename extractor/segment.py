@@ -41,9 +41,11 @@ SEPARATOR_SHORT = 0.7
 SEPARATOR_WIDTH = 0.5
 DASH_HEIGHT = 0.3
 #: A mark read as a 1 that starts this share of the line height below the digits' top and is
-#: shorter than COMMA_HEIGHT line heights is a comma: a 1 stands as tall as its neighbours.
+#: shorter than COMMA_HEIGHT line heights, or reaches below COMMA_FOOT line heights from their
+#: top, is a comma: a 1 stands as tall as its neighbours, on their foot.
 COMMA_TOP = 0.3
 COMMA_HEIGHT = 0.8
+COMMA_FOOT = 1.15
 #: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
 #: probabilities beats the unsplit glyph's by this factor per cut.
 CUT_COST = 1.0
@@ -521,10 +523,47 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
             out.append(g)
             out_probs.append(p)
     out, out_probs = regroup(out, out_probs, height, score, typical=typical, paired=frozenset(paired))
+    out, out_probs = without_tails(out, out_probs, height, score)
     kept = [(g, p) for g, p in zip(out, out_probs) if not is_comma(g, p, height, top)]
     if not kept:
         return [], np.zeros((0, 11), np.float32)
     return [g for g, _ in kept], np.stack([p for _, p in kept])
+
+
+#: A doubtful digit whose lower part, below its narrowest row between these shares of its height,
+#: holds at most TAIL_INK of its ink, is tried without it: a comma written into the digit before it.
+TAIL_FROM, TAIL_TO = 0.55, 0.85
+TAIL_INK = 0.25
+
+
+def without_tails(glyphs: list[Glyph], probs: list[np.ndarray], height: float, score: Score):
+    """Doubtful digits read as a sure 0 once a thin tail below them is cut off: a comma run into
+    the small zero before it ("0," read as a doubtful 9 or 8). Only a 0: the tail of a 9 is its
+    stem, and a 9 cut there is a sure 0 too, so only doubt lets the cut be tried, and only the
+    digit a comma hides is taken from it."""
+    tried = []
+    for index, (g, p) in enumerate(zip(glyphs, probs)):
+        if p[:10].max() >= SURE or g.h < 0.5 * height:
+            continue
+        mask = g.ink > 0
+        rows = mask.sum(axis=1)
+        lo, hi = int(TAIL_FROM * g.h), int(TAIL_TO * g.h)
+        if hi <= lo:
+            continue
+        cut = lo + int(np.argmin(rows[lo:hi]))
+        if rows[cut:].sum() > TAIL_INK * rows.sum():
+            continue
+        top = _glyph_from_mask(np.vstack([mask[:cut], np.zeros_like(mask[cut:])]), g.x, g.y, g.ink)
+        if top is not None:
+            tried.append((index, top))
+    if not tried:
+        return glyphs, probs
+    new = score(np.stack([normalize_digit(t.ink) for _, t in tried])[..., None])
+    glyphs, probs = list(glyphs), list(probs)
+    for (index, top), q in zip(tried, new):
+        if q[:10].argmax() == 0 and q[:10].max() >= SURE:
+            glyphs[index], probs[index] = top, q
+    return glyphs, probs
 
 
 def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
@@ -532,5 +571,6 @@ def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
     the one digit a comma looks like once normalized to a digit's size, yet shorter than the
     digits and starting well below their top (a comma hanging from the middle of the line to its
     foot or below), or short and only in the upper half (an apostrophe)."""
-    low = g.y > top + COMMA_TOP * height and g.h < COMMA_HEIGHT * height
+    starts_low = g.y > top + COMMA_TOP * height
+    low = starts_low and (g.h < COMMA_HEIGHT * height or g.bottom > top + COMMA_FOOT * height)
     return int(np.argmax(probs)) == 1 and (low or _apostrophe(g, height, top))

@@ -119,6 +119,39 @@ def test_wide_and_long_commas_are_not_ones(classifier):
     assert read_line(page, classifier) == "62368"
 
 
+def test_a_comma_reaching_far_below_the_line_is_not_a_one(classifier):
+    """As in "51,000": a comma from the middle of the line to well below its foot, as long as a
+    short 1 but starting where no 1 starts."""
+    def longer_comma(page, x):
+        cv2.line(page, (x + 10, 56), (x + 3, 108), 0, 5)
+        return 26
+    rng = np.random.default_rng(6)
+    reads = [read_line(line_with_marks("51;000", {";": longer_comma}, rng), classifier) for _ in range(6)]
+    assert sum(r == "51000" for r in reads) >= 5, reads
+
+
+def test_a_comma_run_into_the_small_zero_before_it_is_cut_off(classifier):
+    """"5 0, 0" with small zeros: the comma hangs from the foot of the first zero, down to the left,
+    in one stroke with it; the doubtful digit that makes (a 9 or an 8) is read without its tail."""
+    def reading(seed, drop):
+        rng = np.random.default_rng(seed)
+        page = np.zeros((80, 200), np.float32)
+        x = 5
+        for k, digit in enumerate([5, 0, 0]):
+            ink = generate.stroke_digit(digit, rng, height=30 if digit == 5 else 18)
+            h, w = ink.shape
+            page[10: 10 + h, x: x + w] = np.maximum(page[10: 10 + h, x: x + w], ink)
+            if k == 1:
+                cv2.line(page, (x + w // 2 - 2, 10 + h - 1), (x + w // 2 - 4, 10 + h + drop), 1.0, 2)
+            x += w + 8
+        line = segment.main_line(segment.group_lines(segment.components(page > 0.5, 30.0)))
+        found, probs = segment.segment_line(line, classifier)
+        return "".join(str(int(p[:10].argmax())) for p in probs)
+
+    reads = [reading(seed, drop) for seed in range(12) for drop in (6, 10)]
+    assert sum(r == "500" for r in reads) >= 18, reads  # 0 of 24 before tails were cut
+
+
 def test_glyphs_carry_the_grey_levels_of_their_strokes():
     page = np.full((80, 80), 255, np.uint8)
     cv2.line(page, (40, 10), (40, 70), 0, 5, cv2.LINE_AA)            # an anti-aliased 1
