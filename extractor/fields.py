@@ -21,12 +21,16 @@ SNAP_SHARE = 0.6
 WALL_NEAR = 0.2
 #: A printed sign (the rupee sign) is at least this share of the digit height wide.
 SIGN_WIDTH = 0.25
+#: A glyph whose width lies this much within the sign's is a piece of the sign (segmentation cut it up).
+SIGN_PIECE = 0.4
 #: The last glyph of an amount read as no digit with more than this probability is part of its
 #: closing mark: amounts end in a clearly written 0 far more often than in a doubtful digit.
 CLOSING_DOUBT = 0.6
 #: A closing slash drawn through the last digit reaches above or below the other digits over at
 #: least this share of their height.
 SLASH_ROWS = 0.2
+#: A closing slash stands this many times taller than the digits before it.
+CLOSING_TALLER = 1.35
 #: A glyph of a digit's height no wider than this share of it is a printed wall's sliver.
 WALL_WIDTH = 0.06
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
@@ -152,7 +156,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     found_count = 0
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
-        found, probs = segment.segment_line(main, classify, pitch=w / spec.cells if comb else None)
+        found, probs = segment.segment_line(main, classify, writing_height(main) if spec.closing else None,
+                                            pitch=w / spec.cells if comb else None)
         # a glyph split in pieces (a box's corner cut from the amount's last digit) keeps those in the field
         inside = [i for i, g in enumerate(found) if left <= g.x + g.w / 2 < x + w]
         found, probs = [found[i] for i in inside], probs[inside]
@@ -174,6 +179,19 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     if spec.kind == "date" and problem:
         return date_reading(spec, digits, rect, problem)
     return FieldReading(spec, string, problem)
+
+
+def writing_height(line: list[segment.Glyph]) -> float | None:
+    """The height of the digits on an amount's line, where its closing slash, drawn across the line
+    and taller than the digits, would set the line's height instead (a small hand's zeros then
+    look like dots); None where it would not."""
+    if len(line) < 4:
+        return None
+    slash = max(line[-2:], key=lambda g: g.h)
+    rest = [g for g in line if g is not slash]
+    if slash.h <= CLOSING_TALLER * np.median([g.h for g in rest]):
+        return None
+    return segment.line_height(rest)
 
 
 def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: str) -> FieldReading:
@@ -268,7 +286,9 @@ def after_sign(found, probs, left: int, limit: float, height: float, wall: int |
             continue
         if g.h >= 0.5 * height and g.w >= SIGN_WIDTH * height:  # not a sliver of a box wall
             rest = i + 1
-            while rest < len(found) and _wall_sliver(found[rest], height):  # the sign's own box wall
+            # the sign's own box wall, and the sign's other pieces, where segmentation cut it up
+            while rest < len(found) and (_wall_sliver(found[rest], height)
+                                         or g.right - found[rest].x > SIGN_PIECE * found[rest].w):
                 rest += 1
             return found[rest:], probs[rest:]
     return found, probs
@@ -296,7 +316,7 @@ def before_closing(found, probs, classify=None):
     right = g.ink[:, int(0.4 * g.w):]
     rows = np.flatnonzero(right.any(axis=1))
     dash_attached = g.w > 0.5 * g.h and rows.size > 0 and rows[-1] - rows[0] + 1 < 0.3 * g.h
-    taller = len(found) >= 3 and g.h > 1.35 * np.median([d.h for d in found[:-1]])
+    taller = len(found) >= 3 and g.h > CLOSING_TALLER * np.median([d.h for d in found[:-1]])
     if g.w < 0.5 * g.h or dash_attached or taller:
         if taller and classify is not None:
             last = digits_under_slash(g, found[:-1], classify)
