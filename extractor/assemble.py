@@ -141,17 +141,40 @@ def with_line_reader(reads: list[tuple[DigitString, list[Glyph]]], classify,
     wholes = [union(line) if line else None for _, line in reads]
     readings = iter(strings.read_lines(classify.lines, [w.ink for w in wholes if w is not None]))
     out = []
-    for (read, _), whole in zip(reads, wholes):
+    for (read, line), whole in zip(reads, wholes):
         if whole is None:
             out.append(read)
             continue
         reading = next(readings)
         # The reading's confidence is the probability of its text, every path that spells it
         # counted: a doubt about a digit too many or too few lowers it, as it should.
-        line_read = replace(string_of(read.field, line_digits(reading, whole), box or (read.x, read.y, read.w, read.h)),
+        digits = [d for d in line_digits(reading, whole) if not on_mark(d, line, read.digits)]
+        line_read = replace(string_of(read.field, digits, box or (read.x, read.y, read.w, read.h)),
                             confidence=reading.confidence if reading.text else 0.0)
         out.append(second_opinion(read, line_read))
     return out
+
+
+#: A glyph of a line that holds none of the glyph reader's digits is a mark (a comma, a slash)
+#: when it starts this share of their height below their top, or ends this share below their foot.
+MARK_TOP = 0.3
+MARK_FOOT = 0.2
+
+
+def on_mark(digit: Digit, line: list[Glyph], glyph_digits) -> bool:
+    """Whether the line reader read a 1 where segmentation found a mark: a glyph of the line that
+    holds none of the glyph reader's digits, and sits lower than they do (a comma, or a slash
+    reaching below the line), where a 1 stands as tall as the digits beside it."""
+    if digit.value != 1 or not glyph_digits:
+        return False
+    height = float(np.median([d.h for d in glyph_digits]))
+    top = float(np.median([d.y for d in glyph_digits]))
+    foot = float(np.median([d.y + d.h for d in glyph_digits]))
+    centre = digit.x + digit.w / 2
+    if any(d.x <= centre < d.x + d.w for d in glyph_digits):
+        return False
+    return any(g.x <= centre < g.right and (g.y > top + MARK_TOP * height or g.bottom > foot + MARK_FOOT * height)
+               for g in line)
 
 
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:

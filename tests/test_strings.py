@@ -88,6 +88,21 @@ def test_disagreeing_readers_take_the_surer_and_leave_it_for_review():
     assert nothing_else.text == "35" and nothing_else.confidence == pytest.approx(0.9)
 
 
+def test_a_one_the_line_reader_reads_on_a_comma_segmentation_dropped_is_no_digit():
+    """"42,40,000": the glyph reader kept 4 2 4 0 0 0 0 and dropped the commas, which start below
+    the digits' top; the line reader's 1s on them are commas. A 1 standing as tall as the digits,
+    which the glyph reader rejected, stays the line reader's to read; so does any other digit."""
+    glyph_digits = [assemble.Digit(4, 0.9, x, 200, 15, 18) for x in (915, 937, 982, 1004, 1037, 1053, 1069)]
+    comma = Glyph(965, 209, 9, 16, np.ones((16, 9), np.float32))
+    upright = Glyph(1024, 199, 5, 19, np.ones((19, 5), np.float32))
+    line = sorted([Glyph(d.x, d.y, d.w, d.h, np.ones((d.h, d.w), np.float32)) for d in glyph_digits] + [comma, upright],
+                  key=lambda g: g.x)
+    assert assemble.on_mark(assemble.Digit(1, 0.8, 966, 209, 6, 16), line, glyph_digits)
+    assert not assemble.on_mark(assemble.Digit(7, 0.8, 966, 209, 6, 16), line, glyph_digits)
+    assert not assemble.on_mark(assemble.Digit(1, 0.8, 1024, 199, 5, 19), line, glyph_digits)
+    assert not assemble.on_mark(assemble.Digit(1, 0.8, 939, 200, 6, 18), line, glyph_digits)  # on a digit
+
+
 def test_line_digits_are_boxed_by_their_ink():
     ink = np.zeros((40, 100), np.float32)
     ink[5:35, 10:30] = 1
