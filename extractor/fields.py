@@ -10,7 +10,6 @@ import numpy as np
 
 from . import assemble, clean, layout, segment
 from .errors import InputError
-from .normalize import normalize_digit
 from .templates import FieldSpec, Template, rules_frame
 
 #: A page's rule frame may be shifted and scaled this much against the template's and still fit.
