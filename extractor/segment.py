@@ -46,6 +46,10 @@ DASH_HEIGHT = 0.3
 COMMA_TOP = 0.3
 COMMA_HEIGHT = 0.8
 COMMA_FOOT = 1.15
+#: Any glyph that starts HANG_TOP line heights below the digits' top and ends HANG_FOOT below it
+#: hangs under the line: a comma.
+HANG_TOP = 0.45
+HANG_FOOT = 1.25
 #: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
 #: probabilities beats the unsplit glyph's by this factor per cut.
 CUT_COST = 1.0
@@ -570,7 +574,10 @@ def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
     """A mark :func:`is_separator` let through that is still a comma or an apostrophe: read as a 1,
     the one digit a comma looks like once normalized to a digit's size, yet shorter than the
     digits and starting well below their top (a comma hanging from the middle of the line to its
-    foot or below), or short and only in the upper half (an apostrophe)."""
+    foot or below), or short and only in the upper half (an apostrophe); or, read as any digit,
+    starting below the middle of the line and ending far below its foot, where no digit is written
+    (a long comma, or one cut from the digit it was run into)."""
     starts_low = g.y > top + COMMA_TOP * height
     low = starts_low and (g.h < COMMA_HEIGHT * height or g.bottom > top + COMMA_FOOT * height)
-    return int(np.argmax(probs)) == 1 and (low or _apostrophe(g, height, top))
+    hanging = g.y > top + HANG_TOP * height and g.bottom > top + HANG_FOOT * height
+    return hanging or (int(np.argmax(probs)) == 1 and (low or _apostrophe(g, height, top)))

@@ -130,6 +130,17 @@ def test_a_comma_reaching_far_below_the_line_is_not_a_one(classifier):
     assert sum(r == "51000" for r in reads) >= 5, reads
 
 
+def test_a_mark_hanging_under_the_line_is_no_digit_whatever_it_is_read_as(classifier):
+    """A comma drawn as an open loop from the middle of the line to far below its foot: read as a
+    0, but no digit is written there."""
+    def hanging_loop(page, x):
+        cv2.ellipse(page, (x + 20, 95), (16, 20), 20, 0, 300, 0, 6)
+        return 50
+    rng = np.random.default_rng(7)
+    reads = [read_line(line_with_marks("12;500", {";": hanging_loop}, rng, width=640), classifier) for _ in range(6)]
+    assert reads.count("12500") >= 5, reads  # 0 of 6 before: 120500
+
+
 def test_a_comma_run_into_the_small_zero_before_it_is_cut_off(classifier):
     """"5 0, 0" with small zeros: the comma hangs from the foot of the first zero, down to the left,
     in one stroke with it; the doubtful digit that makes (a 9 or an 8) is read without its tail."""
