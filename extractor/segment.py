@@ -557,7 +557,8 @@ def without_tails(glyphs: list[Glyph], probs: list[np.ndarray], height: float, s
         cut = lo + int(np.argmin(rows[lo:hi]))
         if rows[cut:].sum() > TAIL_INK * rows.sum():
             continue
-        top = _glyph_from_mask(np.vstack([mask[:cut], np.zeros_like(mask[cut:])]), g.x, g.y, g.ink)
+        mask[cut:] = False
+        top = _glyph_from_mask(mask, g.x, g.y, g.ink)
         if top is not None:
             tried.append((index, top))
     if not tried:
