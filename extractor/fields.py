@@ -32,6 +32,9 @@ SLASH_ROWS = 0.2
 CLOSING_TALLER = 1.35
 #: A glyph of a digit's height no wider than this share of it is a printed wall's sliver.
 WALL_WIDTH = 0.06
+#: A digit at least this share of whose ink only the faint pixels' second look found is a faint
+#: digit; growing adds a share of 0.05 to 0.3 to a digit written in full ink (its soft edges).
+FAINT_SHARE = 0.4
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
 YEARS = (1900, 2099)
 #: The probability given to a digit none of a glyph's likeliest readings is.
@@ -134,21 +137,84 @@ def cell_walls_removed(ink: np.ndarray, rect, cells: int = 0) -> np.ndarray:
 
 
 def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
-               rules: np.ndarray | None = None, darkness: np.ndarray | None = None) -> FieldReading:
+               rules: np.ndarray | None = None, darkness: clean.Darkness | None = None) -> FieldReading:
     """Read one field from the page's ink (rules removed) at ``rect``: the glyphs whose centres lie
-    in it, on its main line; a comb or date one digit per cell."""
+    in it, on its main line; a comb or date one digit per cell. Given the page's ``darkness``, the
+    field is looked at again with its strokes grown into the faint pixels they touch, and a digit
+    written lighter than the others, which the first look lost, is added from it
+    (:func:`with_faint_digits`)."""
+    reading = _read_field(spec, rect, ink, classify, height, rules, darkness)
+    if darkness is None:
+        return reading
+    window = field_window(rect, height, ink.shape)
+    grown = clean.grown_into_faint(ink[window], darkness[window], None if rules is None else rules[window])
+    added = grown & ~ink[window]
+    if not _faint_glyph(grown, added, height):
+        return reading
+    regrown = ink.copy()
+    regrown[window] = grown
+    second = _read_field(spec, rect, regrown, classify, height, rules, darkness)
+    return second if with_faint_digits(reading.string, second.string, added, grown, window) else reading
+
+
+def _faint_glyph(grown: np.ndarray, added: np.ndarray, height: float) -> bool:
+    """Whether growing the ink made a glyph of half a digit's height or more much of whose ink is
+    faint: only then can a second look find a digit the first lost."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), connectivity=8)
+    tall = np.flatnonzero(stats[:, cv2.CC_STAT_HEIGHT] >= 0.5 * height)
+    tall = tall[tall > 0]
+    if tall.size == 0:
+        return False
+    faint = np.bincount(labels[added], minlength=count)
+    return bool(np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]))
+
+
+def field_window(rect, height: float, shape) -> tuple[slice, slice]:
+    """The part of the page a field's glyphs are cut from: its box and a digit height around it."""
     x, y, w, h = rect
     pad = int(height)
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    x1, y1 = min(ink.shape[1], x + w + pad), min(ink.shape[0], y + h + pad)
-    crop = ink[y0:y1, x0:x1]
+    return (slice(max(0, y - pad), min(shape[0], y + h + pad)), slice(max(0, x - pad), min(shape[1], x + w + pad)))
+
+
+def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString, added: np.ndarray,
+                      grown: np.ndarray, window: tuple[slice, slice]) -> bool:
+    """Whether the second look at a field (its ink grown into the faint pixels, ``added``) read what
+    the first could not: its digits much of whose ink is faint are all sure digits, its other digits
+    are the first look's, in the same places, and it reads at least as many. Where growing only
+    thickens strokes, or joins texture to them, it reads no sure faint digit, or changes a digit
+    written in full ink: the first look stands, so a field is never changed by halo or background."""
+    if len(second.text) < len(first.text) or second.text == first.text:
+        return False
+    y0, x0 = window[0].start, window[1].start
+
+    def faint_share(d) -> float:
+        box = (slice(max(0, d.y - y0), max(0, d.y - y0) + d.h), slice(max(0, d.x - x0), max(0, d.x - x0) + d.w))
+        return float(added[box].sum()) / max(1, int(grown[box].sum()))
+
+    shares = [faint_share(d) for d in second.digits]
+
+    def as_before(d) -> bool:  # read alike at the same place by the first look
+        return any(e.value == d.value and min(d.x + d.w, e.x + e.w) - max(d.x, e.x) > 0.5 * min(d.w, e.w)
+                   for e in first.digits)
+
+    return all(d.confidence >= segment.SURE if share >= FAINT_SHARE else as_before(d)
+               for d, share in zip(second.digits, shares))
+
+
+def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
+                rules: np.ndarray | None = None, darkness: clean.Darkness | None = None) -> FieldReading:
+    """One look at a field: :func:`read_field` on the given ink."""
+    x, y, w, h = rect
+    window = field_window(rect, height, ink.shape)
+    y0, x0 = window[0].start, window[1].start
+    crop = ink[window]
     comb = spec.kind in ("comb", "date") and spec.cells
     if comb:
         crop = crop.copy()
         inner = (x - x0, y - y0, w, h)
         crop[y - y0: y - y0 + h, x - x0: x - x0 + w] = cell_walls_removed(crop, inner, spec.cells)
     left = x + spec.skip_left * w
-    shade = None if darkness is None else darkness[y0:y1, x0:x1]
+    shade = None if darkness is None else darkness[window]
     glyphs = [g for g in segment.components(crop, height, offset=(x0, y0), darkness=shade)
               if left <= g.x + g.w / 2 < x + w and y <= g.y + g.h / 2 < y + h]
     digits: list[assemble.Digit] = []
