@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, batch, clean, layout, segment
+from . import assemble, batch, clean, fields, layout, segment
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
@@ -86,9 +86,19 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
         return assemble.rescaled(read_field_image(small, classify, name), gray.shape[0] / FIELD_MAX_HEIGHT)
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
-    glyphs = segment.components(page.ink, guess, darkness=page.darkness)
+    first = _read_field_ink(page.ink, page.darkness, guess, classify, name)
+    look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess)  # a light pen's digits
+    if look is None:
+        return first
+    second = _read_field_ink(look[0], page.darkness, guess, classify, name)
+    return second if fields.with_faint_digits(first, second, *look) else first
+
+
+def _read_field_ink(ink: np.ndarray, darkness: clean.Darkness, height: float, classify, name: str) -> assemble.DigitString:
+    """The string on the main line of a field image's ink."""
+    glyphs = segment.components(ink, height, darkness=darkness)
     main = segment.main_line(segment.group_lines(glyphs))
-    box = (0, 0, gray.shape[1], gray.shape[0])
+    box = (0, 0, ink.shape[1], ink.shape[0])
     if not main:
         return assemble.string_of(name, [], box)
     found, probs = segment.segment_line(main, classify)

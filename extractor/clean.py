@@ -232,21 +232,26 @@ def remove_rules(ink: np.ndarray, rules: np.ndarray, digit_height: float) -> np.
 #: Pixels this dark (a share of the page's typical ink contrast) that touch the ink are the faint
 #: rest of its strokes: a light pen or a thin stroke that binarization kept only in pieces.
 FAINT_INK = 0.2
+#: Where more than this share of the paper is that dark without touching any ink (away from the
+#: rules), the paper is printed or textured: growing the ink there would join the pattern to it.
+LOOSE_FAINT = 0.01
 
 
-def grown_into_faint(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None = None) -> np.ndarray:
+def grown_into_faint(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """The ink mask grown into the faint pixels it touches (hysteresis: ``darkness`` above FAINT_INK
-    and connected to ink), printed rules and their margins left out. A digit written lighter than
-    the rest of its page, which binarization broke into specks, comes back whole; paper never
-    joins, as it touches no ink."""
+    and connected to ink), printed rules and their margins left out, and the share of the pixels
+    that are as dark but touch no ink. A digit written lighter than the rest of its page, which
+    binarization broke into specks, comes back whole; clean paper never joins, as it touches no
+    ink, while a textured background shows in the share."""
     faint = darkness > FAINT_INK
     if rules is not None:
-        faint &= ~cv2.dilate(rules.astype(np.uint8), np.ones((RULE_MARGIN, RULE_MARGIN), np.uint8)).astype(bool)
+        faint &= ~cv2.dilate(rules.astype(np.uint8), np.ones((2 * RULE_MARGIN - 1,) * 2, np.uint8)).astype(bool)
     count, labels = cv2.connectedComponents(faint.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
     seeded[np.unique(labels[ink & faint])] = True
     seeded[0] = False
-    return ink | seeded[labels]
+    grown = ink | seeded[labels]
+    return grown, float((faint & ~grown).mean()) if faint.size else 0.0
 
 
 def working_copy(image: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:

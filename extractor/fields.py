@@ -147,26 +147,33 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     if darkness is None:
         return reading
     window = field_window(rect, height, ink.shape)
-    grown = clean.grown_into_faint(ink[window], darkness[window], None if rules is None else rules[window])
-    added = grown & ~ink[window]
-    if not _faint_glyph(grown, added, height):
+    look = faint_look(ink[window], darkness[window], None if rules is None else rules[window], height)
+    if look is None:
         return reading
+    grown, added = look
     regrown = ink.copy()
     regrown[window] = grown
     second = _read_field(spec, rect, regrown, classify, height, rules, darkness)
-    return second if with_faint_digits(reading.string, second.string, added, grown, window) else reading
+    offset = (window[1].start, window[0].start)
+    return second if with_faint_digits(reading.string, second.string, grown, added, offset) else reading
 
 
-def _faint_glyph(grown: np.ndarray, added: np.ndarray, height: float) -> bool:
-    """Whether growing the ink made a glyph of half a digit's height or more much of whose ink is
-    faint: only then can a second look find a digit the first lost."""
+def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, height: float):
+    """The ink grown into the faint pixels it touches, and the pixels that added, where a second
+    look at them may find a digit the first lost: on clean paper (a printed or textured background
+    would join the strokes), when growing made a glyph of half a digit's height or more much of
+    whose ink is faint. None where no second look is worth making."""
+    grown, loose = clean.grown_into_faint(ink, darkness, rules)
+    if loose > clean.LOOSE_FAINT:
+        return None
+    added = grown & ~ink
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grown.astype(np.uint8), connectivity=8)
     tall = np.flatnonzero(stats[:, cv2.CC_STAT_HEIGHT] >= 0.5 * height)
     tall = tall[tall > 0]
-    if tall.size == 0:
-        return False
     faint = np.bincount(labels[added], minlength=count)
-    return bool(np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]))
+    if not np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]):
+        return None
+    return grown, added
 
 
 def field_window(rect, height: float, shape) -> tuple[slice, slice]:
@@ -176,29 +183,27 @@ def field_window(rect, height: float, shape) -> tuple[slice, slice]:
     return (slice(max(0, y - pad), min(shape[0], y + h + pad)), slice(max(0, x - pad), min(shape[1], x + w + pad)))
 
 
-def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString, added: np.ndarray,
-                      grown: np.ndarray, window: tuple[slice, slice]) -> bool:
-    """Whether the second look at a field (its ink grown into the faint pixels, ``added``) read what
-    the first could not: its digits much of whose ink is faint are all sure digits, its other digits
-    are the first look's, in the same places, and it reads at least as many. Where growing only
-    thickens strokes, or joins texture to them, it reads no sure faint digit, or changes a digit
-    written in full ink: the first look stands, so a field is never changed by halo or background."""
+def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString, grown: np.ndarray,
+                      added: np.ndarray, offset: tuple[int, int] = (0, 0)) -> bool:
+    """Whether the second look at a field (its ink ``grown`` into the faint pixels, ``added``; the
+    masks' corner at ``offset`` on the page) read what the first could not: its digits much of
+    whose ink is faint are all sure digits, its other digits are the first look's, in the same
+    places, and it reads at least as many. Where growing only thickened strokes it changes
+    nothing, and it never changes a digit written in full ink."""
     if len(second.text) < len(first.text) or second.text == first.text:
         return False
-    y0, x0 = window[0].start, window[1].start
+    x0, y0 = offset
 
     def faint_share(d) -> float:
         box = (slice(max(0, d.y - y0), max(0, d.y - y0) + d.h), slice(max(0, d.x - x0), max(0, d.x - x0) + d.w))
         return float(added[box].sum()) / max(1, int(grown[box].sum()))
 
-    shares = [faint_share(d) for d in second.digits]
-
     def as_before(d) -> bool:  # read alike at the same place by the first look
         return any(e.value == d.value and min(d.x + d.w, e.x + e.w) - max(d.x, e.x) > 0.5 * min(d.w, e.w)
                    for e in first.digits)
 
-    return all(d.confidence >= segment.SURE if share >= FAINT_SHARE else as_before(d)
-               for d, share in zip(second.digits, shares))
+    return all(d.confidence >= segment.SURE if faint_share(d) >= FAINT_SHARE else as_before(d)
+               for d in second.digits)
 
 
 def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
