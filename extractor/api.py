@@ -130,15 +130,9 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         else:
             owner.setdefault(box.name, []).append(g)
     for box in boxes:
-        digits: list[assemble.Digit] = []
-        glyph_count = 0
-        lines = segment.group_lines(owner.get(box.name, []))
-        for line in lines:
-            found, probs = segment.segment_line(line, classify)
-            digits += assemble.read_digits(found, probs)
-            glyph_count += len(found)
-        if assemble.looks_like_number(digits, glyph_count):
-            reads.append((assemble.string_of(box.name, digits), lines[0] if len(lines) == 1 else []))
+        read = _faint_look_at_box(box, _read_box(box, owner.get(box.name, []), classify), page, height, classify)
+        if read is not None:
+            reads.append(read)
     for number, line in enumerate(segment.group_lines(loose), start=1):
         line_h = segment.line_height(line)
         if line_h < MIN_HANDWRITING * dpi:
@@ -159,6 +153,36 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         to_scan = clean.unrotated_box(page.skew, page.gray.shape)
         strings = [assemble.moved(s, to_scan) for s in strings]
     return strings
+
+
+def _read_box(box: layout.Field, glyphs: list[segment.Glyph], classify):
+    """A printed box's string, with its line's glyphs when it holds one line, or None when what it
+    holds is no number."""
+    digits: list[assemble.Digit] = []
+    glyph_count = 0
+    lines = segment.group_lines(glyphs)
+    for line in lines:
+        found, probs = segment.segment_line(line, classify)
+        digits += assemble.read_digits(found, probs)
+        glyph_count += len(found)
+    if not assemble.looks_like_number(digits, glyph_count):
+        return None
+    return assemble.string_of(box.name, digits), lines[0] if len(lines) == 1 else []
+
+
+def _faint_look_at_box(box: layout.Field, read, page: clean.CleanPage, height: float, classify):
+    """A box's reading, or its second look's, with its ink grown into the faint pixels it touches,
+    where that finds a digit written lighter than the rest (fields.faint_look)."""
+    window = fields.field_window((box.x, box.y, box.w, box.h), height, page.ink.shape)
+    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], height)
+    if look is None:
+        return read
+    offset = (window[1].start, window[0].start)
+    glyphs = [g for g in segment.components(look[0], height, offset=offset, darkness=page.darkness[window])
+              if box.contains(g.x + g.w / 2, g.y + g.h / 2)]
+    again = _read_box(box, glyphs, classify)
+    first = read[0] if read else assemble.string_of(box.name, [])
+    return again if again is not None and fields.with_faint_digits(first, again[0], *look, offset) else read
 
 
 def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:

@@ -187,9 +187,10 @@ def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString,
                       added: np.ndarray, offset: tuple[int, int] = (0, 0)) -> bool:
     """Whether the second look at a field (its ink ``grown`` into the faint pixels, ``added``; the
     masks' corner at ``offset`` on the page) read what the first could not: its digits much of
-    whose ink is faint are all sure digits, its other digits are the first look's, in the same
-    places, and it reads at least as many. Where growing only thickened strokes it changes
-    nothing, and it never changes a digit written in full ink."""
+    whose ink is faint are all sure, and surer than any other digit the first look read in their
+    place; its other digits are the first look's, in the same places; and it reads at least as
+    many. Where growing only thickened strokes it changes nothing, and it never changes a digit
+    written in full ink."""
     if len(second.text) < len(first.text) or second.text == first.text:
         return False
     x0, y0 = offset
@@ -198,11 +199,13 @@ def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString,
         box = (slice(max(0, d.y - y0), max(0, d.y - y0) + d.h), slice(max(0, d.x - x0), max(0, d.x - x0) + d.w))
         return float(added[box].sum()) / max(1, int(grown[box].sum()))
 
-    def as_before(d) -> bool:  # read alike at the same place by the first look
-        return any(e.value == d.value and min(d.x + d.w, e.x + e.w) - max(d.x, e.x) > 0.5 * min(d.w, e.w)
-                   for e in first.digits)
+    def before(d) -> list[assemble.Digit]:  # what the first look read in the same place
+        return [e for e in first.digits if min(d.x + d.w, e.x + e.w) - max(d.x, e.x) > 0.5 * min(d.w, e.w)]
 
-    return all(d.confidence >= segment.SURE if faint_share(d) >= FAINT_SHARE else as_before(d)
+    def faint_read(d) -> bool:
+        return d.confidence >= segment.SURE and all(e.value == d.value or e.confidence < d.confidence for e in before(d))
+
+    return all(faint_read(d) if faint_share(d) >= FAINT_SHARE else any(e.value == d.value for e in before(d))
                for d in second.digits)
 
 

@@ -82,3 +82,24 @@ def tiny_training_run(tmp_path, flag: str, name: str) -> dict:
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(out.with_suffix(".json").read_text())
+
+
+def pen_running_dry():
+    """A digit source (generate's pen model) whose every third digit is written with a pen running
+    dry: its ink 30-60% as dark as the rest, the darkness varying along the stroke."""
+    import cv2
+
+    from extractor import generate
+
+    pen, written = generate.stroke_digit_source(), [0]
+
+    def draw(digit, rng, height):
+        ink = pen(digit, rng, height)
+        written[0] += 1
+        if written[0] % 3 == 0:
+            fade = cv2.resize(rng.uniform(0.3, 0.6, (3, 3)).astype(np.float32), ink.shape[::-1],
+                              interpolation=cv2.INTER_CUBIC)
+            ink = ink * fade
+        return ink
+
+    return draw

@@ -12,7 +12,7 @@ import pytest
 from extractor import api, clean, evaluate, generate
 from extractor.records import read_csv
 
-from conftest import ROOT, require_real
+from conftest import ROOT, pen_running_dry, require_real
 
 sys.path.insert(0, str(ROOT / "bench"))
 from compare import compare  # noqa: E402
@@ -102,27 +102,15 @@ def test_real_cheque_amounts(classifier):
 
 
 def test_a_field_whose_pen_ran_dry_is_read_whole(classifier, monkeypatch):
-    """Field crops (pen model) with every third digit 30-60% as dark as the rest, its darkness
-    varying along the stroke: binarization keeps pieces of it, and the second look at the ink grown
-    into the faint pixels it touches reads it."""
-    import cv2
-
+    """Field crops (pen model) with every third digit faded (a pen running dry): binarization keeps
+    pieces of it, and the second look at the ink grown into the faint pixels it touches reads it."""
     rng = np.random.default_rng(8)
-    pen, written = generate.stroke_digit_source(), [0]
-
-    def running_dry(digit, r, height):
-        ink = pen(digit, r, height)
-        written[0] += 1
-        if written[0] % 3 == 0:
-            ink = ink * cv2.resize(r.uniform(0.3, 0.6, (3, 3)).astype(np.float32), ink.shape[::-1],
-                                   interpolation=cv2.INTER_CUBIC)
-        return ink
-
+    draw = pen_running_dry()
     crops = []
     for _ in range(20):
         text = generate.random_digits(rng, 3, 8)
         strip = np.full((110, 60 * len(text) + 80), 255, np.uint8)
-        generate.write_string(strip, text, 30, 85, 60, running_dry, rng, touching=0.1)
+        generate.write_string(strip, text, 30, 85, 60, draw, rng, touching=0.1)
         crops.append((generate.scan(strip, rng, skew=0.5), text))
 
     def exact():
@@ -131,6 +119,23 @@ def test_a_field_whose_pen_ran_dry_is_read_whole(classifier, monkeypatch):
     assert exact() >= 17  # of 20 (19 today)
     monkeypatch.setattr(api.fields, "with_faint_digits", lambda *args: False)
     assert exact() <= 8  # the first look alone (4 today)
+
+
+def test_boxes_whose_pen_ran_dry_are_read_whole(classifier, monkeypatch):
+    """The same faded digits in the printed boxes of pen-model form pages, read with --layout page."""
+    rng = np.random.default_rng(9)
+    layout = generate.form_layout(rng, fields=6)
+    draw = pen_running_dry()
+    pages = [generate.fill_form(layout, rng, draw) for _ in range(4)]
+    pages = [(generate.scan(p.image, rng, skew=1.0), [t.text for t in p.truth]) for p in pages]
+
+    def found():
+        return sum(count_found(truth, [s.text for s in api.read_page_image(image, 300.0, classifier)])
+                   for image, truth in pages)
+
+    assert found() >= 16  # of 24 boxes (19 today)
+    monkeypatch.setattr(api.fields, "with_faint_digits", lambda *args: False)
+    assert found() <= 10  # the first look alone (5 today)
 
 
 def test_a_page_with_nothing_written_still_gets_a_row(tmp_path, classifier):

@@ -18,7 +18,7 @@ from extractor.pages import Page
 from extractor.records import read_wide_csv, wide_frame
 from extractor.templates import init_template, load_template, parse_template
 
-from conftest import ROOT, require_real
+from conftest import ROOT, pen_running_dry, require_real
 
 
 def cli(*args):
@@ -147,25 +147,16 @@ def test_a_comb_keeps_one_digit_per_cell_only_when_it_has_more_than_cells():
 
 
 def test_digits_of_a_pen_running_dry_are_read_not_lost(classifier, monkeypatch):
-    """Every third digit written with a pen running dry (its ink 30-60% as dark as the rest, varying
-    along the stroke), on pen-model forms: binarization keeps only pieces of it, and the field's
+    """Every third digit written with a pen running dry (conftest.pen_running_dry), on pen-model
+    forms: binarization keeps only pieces of it, and the field's
     second look, with the ink grown into the faint pixels it touches, reads it."""
     rng = np.random.default_rng(5)
     layout = generate.form_layout(rng, fields=6)
     template = init_template(Page("blank", 1, generate.fill_form(layout, rng, None, blank=True).image, 300.0), "t")
-    pen, written = generate.stroke_digit_source(), [0]
-
-    def running_dry(digit, r, height):
-        ink = pen(digit, r, height)
-        written[0] += 1
-        if written[0] % 3 == 0:
-            ink = ink * cv2.resize(r.uniform(0.3, 0.6, (3, 3)).astype(np.float32), ink.shape[::-1],
-                                   interpolation=cv2.INTER_CUBIC)
-        return ink
-
+    draw = pen_running_dry()
     pages = []
     for _ in range(6):
-        filled = generate.fill_form(layout, rng, running_dry)
+        filled = generate.fill_form(layout, rng, draw)
         pages.append((generate.scan(filled.image, rng, skew=1.0), {t.field: t.text for t in filled.truth}))
 
     def exact():
