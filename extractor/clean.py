@@ -221,10 +221,16 @@ def remove_rules(ink: np.ndarray, rules: np.ndarray, digit_height: float) -> np.
     over a line are not cut."""
     rules = ink & cv2.dilate(rules.astype(np.uint8), np.ones((RULE_MARGIN, RULE_MARGIN), np.uint8)).astype(bool)
     without = ink & ~rules
-    bridge = int(max(3, digit_height * 0.25)) | 1
+    bridge = int(max(3, digit_height * 0.25))
+    # A stroke through a wall (a box side, a comb's cell wall) loses the wall and the margins either
+    # side of it: the bridge across walls spans those margins too, so a 0 written over a cell wall
+    # at the working resolution stays one loop. Across horizontal rules it stays short: under an
+    # amount a dotted or micro-printed rule runs close below the writing, and a longer bridge
+    # joins the digits to it.
+    across_wall = (bridge + RULE_MARGIN - 1) | 1
     as_u8 = without.astype(np.uint8)
-    across_h = cv2.morphologyEx(as_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
-    across_v = cv2.morphologyEx(as_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    across_h = cv2.morphologyEx(as_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge | 1)))
+    across_v = cv2.morphologyEx(as_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (across_wall, 1)))
     restored = rules & ink & ((across_h | across_v).astype(bool))
     return without | restored
 

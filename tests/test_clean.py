@@ -74,6 +74,23 @@ def test_rules_come_out_and_digits_crossing_them_stay_whole(rng):
     assert all(s[3] < 90 for s in big)
 
 
+def test_a_zero_written_over_a_comb_wall_stays_one_loop_at_the_working_resolution():
+    """At 150 dpi, where pages are cleaned, a wall of one or two pixels and the margins taken with
+    it leave a gap wider than a quarter of the digit height in a stroke crossing it."""
+    for wall in (1, 2):
+        page = np.full((90, 240), 255, np.uint8)
+        cv2.line(page, (10, 15), (230, 15), 0, 2)
+        cv2.line(page, (10, 75), (230, 75), 0, 2)
+        for x in (10, 70, 130, 190, 230):
+            cv2.line(page, (x, 15), (x, 75), 0, wall)
+        cv2.ellipse(page, (130, 45), (11, 17), 0, 0, 360, 0, 3, cv2.LINE_AA)  # a 0 across the middle wall
+        ink = clean.binarize(page, 21)
+        kept = clean.remove_rules(ink, clean.find_rules(ink, 21), 21)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(kept.astype(np.uint8))
+        pieces = [s for s in stats[1:] if s[cv2.CC_STAT_AREA] > 5]
+        assert len(pieces) == 1 and pieces[0][cv2.CC_STAT_WIDTH] >= 24  # the whole 0, walls gone
+
+
 def test_a_stem_standing_on_an_underline_is_not_a_box_side():
     page = np.full((200, 400), 255, np.uint8)
     cv2.line(page, (20, 150), (380, 150), 0, 3)      # the underline
