@@ -147,7 +147,9 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
-            reads.append((assemble.string_of(name, run), [g for g in line if x0 <= g.x + g.w / 2 <= x1]))
+            span = [g for g in line if x0 <= g.x + g.w / 2 <= x1]
+            run, span = _faint_look_at_run(run, span, page, height, line_h, boxes, classify)
+            reads.append((assemble.string_of(name, run), span))
     strings = assemble.with_line_reader(reads, classify)
     if page.skew:  # boxes on the page as scanned
         to_scan = clean.unrotated_box(page.skew, page.gray.shape)
@@ -183,6 +185,30 @@ def _faint_look_at_box(box: layout.Field, read, page: clean.CleanPage, height: f
     again = _read_box(box, glyphs, classify)
     first = read[0] if read else assemble.string_of(box.name, [])
     return again if again is not None and fields.with_faint_digits(first, again[0], *look, offset) else read
+
+
+def _faint_look_at_run(run: list[assemble.Digit], glyphs: list[segment.Glyph], page: clean.CleanPage,
+                      height: float, line_h: float, boxes: list[layout.Field], classify):
+    """A number on a line of writing outside the boxes (its digits and glyphs), or its second look,
+    with the ink grown into the faint pixels it touches, where that finds a digit written lighter
+    than the rest (fields.faint_look). The look reaches a digit height beyond the number's ends."""
+    top, bottom = min(g.y for g in glyphs), max(g.bottom for g in glyphs)
+    x0, x1 = min(d.x for d in run) - int(line_h), max(d.x + d.w for d in run) + int(line_h)
+    window = (slice(max(0, top - int(line_h) // 2), min(page.ink.shape[0], bottom + int(line_h) // 2)),
+              slice(max(0, x0), min(page.ink.shape[1], x1)))
+    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], line_h)
+    if look is None:
+        return run, glyphs
+    offset = (window[1].start, window[0].start)
+    grown = [g for g in segment.components(look[0], height, offset=offset, darkness=page.darkness[window])
+             if top <= g.y + g.h / 2 <= bottom and not any(b.contains(g.x + g.w / 2, g.y + g.h / 2) for b in boxes)]
+    if not grown:
+        return run, glyphs
+    found, probs = segment.segment_line(grown, classify, line_h)
+    again = [d for d in assemble.read_digits(found, probs) if x0 <= d.x + d.w / 2 <= x1]
+    if again and fields.with_faint_digits(assemble.string_of("", run), assemble.string_of("", again), *look, offset):
+        return again, grown
+    return run, glyphs
 
 
 def _glyphs_within(glyphs: list[segment.Glyph], run: list[assemble.Digit]) -> int:

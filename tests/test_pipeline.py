@@ -138,6 +138,24 @@ def test_boxes_whose_pen_ran_dry_are_read_whole(classifier, monkeypatch):
     assert found() <= 10  # the first look alone (5 today)
 
 
+def test_numbers_on_lines_whose_pen_ran_dry_are_read_whole(classifier, monkeypatch):
+    """Faded pen-model digits (conftest.pen_running_dry) on form pages of boxes, combs and ruled
+    lines with printed labels: a number on a line gets its second look over its own span, so the
+    label beside it, read differently with grown ink, does not stand in the way."""
+    rng = np.random.default_rng(10)
+    draw = pen_running_dry()
+    pages = [generate.form_page(rng, draw, fields=10, touching=0.1) for _ in range(4)]
+    pages = [(generate.scan(p.image, rng, skew=1.0), [t.text for t in p.truth]) for p in pages]
+
+    def found():
+        return sum(count_found(truth, [s.text for s in api.read_page_image(image, 300.0, classifier)])
+                   for image, truth in pages)
+
+    assert found() >= 29  # of 40 strings (33 today)
+    monkeypatch.setattr(api, "_faint_look_at_run", lambda run, glyphs, *args: (run, glyphs))
+    assert found() <= 27  # the boxes' second look alone (24 today)
+
+
 def test_a_page_with_nothing_written_still_gets_a_row(tmp_path, classifier):
     blank = np.full((1100, 850), 255, np.uint8)
     generate.save_page(blank, tmp_path / "blank.png")
