@@ -350,7 +350,9 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     probs = score(np.stack([normalize_digit(np.where(p, glyph.ink, 0)) for p in candidates])[..., None])
     digit_p = probs[:, :10].max(axis=1)
     widths = np.array([centres[j] - centres[i] for i, j in keys])
-    value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical))}
+    # The glyph kept whole is judged against its own height where it stands taller than the line.
+    own = np.array([glyph.h if k == (0, n - 1) else 0.0 for k in keys], float)
+    value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical, own=own))}
     # Best path from seam 0 to seam n-1 through allowed pieces.
     best = [-np.inf] * n
     back: list[int | None] = [None] * n
@@ -418,14 +420,17 @@ def typical_width(glyphs: list[Glyph], height: float) -> float | None:
 
 
 def _piece_value(digit_p: np.ndarray, widths: np.ndarray, height: float, typical: float | None,
-                 cost: float = None) -> np.ndarray:
+                 cost: float = None, own: np.ndarray | None = None) -> np.ndarray:
     """Log score of pieces (``widths`` in pixels) as digits: their best digit probability, less the
     cost of a piece, less the width prior: wider than WIDE line heights, or than TYPICAL_WIDE times
-    the line's usual digit, a piece is likely more than one digit."""
+    the line's usual digit, a piece is likely more than one digit. Given the pieces' ``own``
+    heights, one written taller than its line (a leading digit drawn large, a 1 with a long flag)
+    is judged against its own height, and the usual width grows with it."""
     cost = CUT_COST if cost is None else cost
-    wide = np.maximum(0.0, widths / height - WIDE)
+    scale = np.ones(len(widths)) if own is None else np.maximum(1.0, np.asarray(own, float) / height)
+    wide = np.maximum(0.0, widths / (height * scale) - WIDE)
     if typical:
-        wide = np.maximum(wide, np.maximum(0.0, widths / typical - TYPICAL_WIDE))
+        wide = np.maximum(wide, np.maximum(0.0, widths / (typical * scale) - TYPICAL_WIDE))
     return np.log(np.clip(digit_p, 1e-6, 1.0)) - cost - WIDE_COST * wide
 
 

@@ -345,3 +345,17 @@ def test_a_pair_read_by_the_pair_model_is_not_joined_back_into_one_digit(classif
         assert len(glyphs) == 1
         read.append("".join(str(int(p[:10].argmax())) for p in segment.segment_line(glyphs, classifier)[1]))
     assert sum(r == "16" for r in read) >= 25, read
+
+
+def test_a_glyph_taller_than_its_line_is_judged_for_width_against_its_own_height():
+    """A leading 1 with a long flag, 1.36 line heights tall and 1.29 wide, read as a doubtful 7 whole:
+    against the line's height its width says two digits, and the split into a 7-like flag and a 1
+    wins (a real cheque amount, 10000 read 710000); against its own height it is one digit wide."""
+    height, typical = 30.0, 20.0
+    whole = np.array([0.69])
+    wide = np.array([1.29 * height])
+    as_line = segment._piece_value(whole, wide, height, typical)[0]
+    as_tall = segment._piece_value(whole, wide, height, typical, own=np.array([1.36 * height]))[0]
+    pieces = segment._piece_value(np.array([0.98, 0.92]), np.array([0.82, 0.46]) * height, height, typical).sum()
+    assert as_line < pieces < as_tall
+
