@@ -179,12 +179,12 @@ def _faint_look_at_box(box: layout.Field, read, page: clean.CleanPage, height: f
     look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], height)
     if look is None:
         return read
-    offset = (window[1].start, window[0].start)
-    glyphs = [g for g in segment.components(look[0], height, offset=offset, darkness=page.darkness[window])
+    glyphs = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),
+                                            darkness=page.darkness[window])
               if box.contains(g.x + g.w / 2, g.y + g.h / 2)]
     again = _read_box(box, glyphs, classify)
     first = read[0] if read else assemble.string_of(box.name, [])
-    return again if again is not None and fields.with_faint_digits(first, again[0], *look, offset) else read
+    return again if again is not None and fields.with_faint_digits(first, again[0], *look, window) else read
 
 
 def _faint_look_at_run(run: list[assemble.Digit], glyphs: list[segment.Glyph], page: clean.CleanPage,
@@ -199,14 +199,14 @@ def _faint_look_at_run(run: list[assemble.Digit], glyphs: list[segment.Glyph], p
     look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], line_h)
     if look is None:
         return run, glyphs
-    offset = (window[1].start, window[0].start)
-    grown = [g for g in segment.components(look[0], height, offset=offset, darkness=page.darkness[window])
+    grown = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),
+                                           darkness=page.darkness[window])
              if top <= g.y + g.h / 2 <= bottom and not any(b.contains(g.x + g.w / 2, g.y + g.h / 2) for b in boxes)]
     if not grown:
         return run, glyphs
     found, probs = segment.segment_line(grown, classify, line_h)
     again = [d for d in assemble.read_digits(found, probs) if x0 <= d.x + d.w / 2 <= x1]
-    if again and fields.with_faint_digits(assemble.string_of("", run), assemble.string_of("", again), *look, offset):
+    if again and fields.with_faint_digits(assemble.string_of("", run), assemble.string_of("", again), *look, window):
         return again, grown
     return run, glyphs
 

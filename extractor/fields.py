@@ -154,8 +154,7 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     regrown = ink.copy()
     regrown[window] = grown
     second = _read_field(spec, rect, regrown, classify, height, rules, darkness)
-    offset = (window[1].start, window[0].start)
-    return second if with_faint_digits(reading.string, second.string, grown, added, offset) else reading
+    return second if with_faint_digits(reading.string, second.string, grown, added, window) else reading
 
 
 def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, height: float):
@@ -184,16 +183,16 @@ def field_window(rect, height: float, shape) -> tuple[slice, slice]:
 
 
 def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString, grown: np.ndarray,
-                      added: np.ndarray, offset: tuple[int, int] = (0, 0)) -> bool:
-    """Whether the second look at a field (its ink ``grown`` into the faint pixels, ``added``; the
-    masks' corner at ``offset`` on the page) read what the first could not: its digits much of
+                      added: np.ndarray, window: tuple[slice, slice] | None = None) -> bool:
+    """Whether the second look at a field (its ink ``grown`` into the faint pixels, ``added``: the
+    masks of the page's ``window``, or of the whole image) read what the first could not: its digits much of
     whose ink is faint are all sure, and surer than any other digit the first look read in their
     place; its other digits are the first look's, in the same places; and it reads at least as
     many. Where growing only thickened strokes it changes nothing, and it never changes a digit
     written in full ink."""
     if len(second.text) < len(first.text) or second.text == first.text:
         return False
-    x0, y0 = offset
+    y0, x0 = (window[0].start, window[1].start) if window else (0, 0)
 
     def faint_share(d) -> float:
         box = (slice(max(0, d.y - y0), max(0, d.y - y0) + d.h), slice(max(0, d.x - x0), max(0, d.x - x0) + d.w))
