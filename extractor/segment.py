@@ -353,24 +353,17 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     # The glyph kept whole is judged against its own height where it stands taller than the line.
     own = np.array([glyph.h if k == (0, n - 1) else 0.0 for k in keys], float)
     value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical, own=own))}
-    # Best path from seam 0 to seam n-1 through allowed pieces.
-    best = [-np.inf] * n
-    back: list[int | None] = [None] * n
-    best[0] = 0.0
-    for j in range(1, n):
-        for i in range(j):
-            if (i, j) in value and best[i] > -np.inf and best[i] + value[(i, j)] > best[j]:
-                best[j], back[j] = best[i] + value[(i, j)], i
-    if best[-1] == -np.inf:
-        return [glyph], [whole]
-    path, j = [], n - 1
-    while j:
-        path.append((back[j], j))
-        j = back[j]
-    path.reverse()
-    if len(path) == 1 or len(path) > max_digits:
-        return [glyph], [whole]
     index = {k: i for i, k in enumerate(keys)}
+    path = _best_path(value, n)
+    if len(path) == 1 and whole[:11].argmax() == 10:
+        # Kept whole, the glyph is rejected as not a digit and lost: touching digits read as one
+        # doubtful shape ("51" read as a poor 5) are taken apart where every piece is a sure digit.
+        del value[(0, n - 1)]
+        path = _best_path(value, n)
+        if path and min(digit_p[index[key]] for key in path) < SURE:
+            path = []
+    if len(path) <= 1 or len(path) > max_digits:
+        return [glyph], [whole]
     if whole[:10].max() >= CERTAIN and min(digit_p[index[key]] for key in path) < SURE:
         return [glyph], [whole]  # a certain digit is not traded for doubtful pieces
     pieces, piece_probs = [], []
@@ -380,6 +373,25 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
             pieces.append(piece)
             piece_probs.append(probs[index[key]])
     return pieces, piece_probs
+
+
+def _best_path(value: dict[tuple[int, int], float], n: int) -> list[tuple[int, int]]:
+    """The pieces, as (from seam, to seam), of the best-valued path from seam 0 to seam n-1; empty
+    when no path goes through."""
+    best = [-np.inf] * n
+    back: list[int | None] = [None] * n
+    best[0] = 0.0
+    for j in range(1, n):
+        for i in range(j):
+            if (i, j) in value and best[i] > -np.inf and best[i] + value[(i, j)] > best[j]:
+                best[j], back[j] = best[i] + value[(i, j)], i
+    if best[-1] == -np.inf:
+        return []
+    path, j = [], n - 1
+    while j:
+        path.append((back[j], j))
+        j = back[j]
+    return path[::-1]
 
 
 def pair_halves(glyph: Glyph, height: float) -> tuple[Glyph, Glyph] | None:

@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from extractor import api, assemble, generate, segment
+from extractor import api, assemble, generate, normalize, segment
 
 
 def page_with(draw_fn, shape=(140, 420)):
@@ -359,3 +359,58 @@ def test_a_glyph_taller_than_its_line_is_judged_for_width_against_its_own_height
     pieces = segment._piece_value(np.array([0.98, 0.92]), np.array([0.82, 0.46]) * height, height, typical).sum()
     assert as_line < pieces < as_tall
 
+
+
+def ring_and_bar() -> segment.Glyph:
+    """A ring joined at its foot to a bar: two digits written touching."""
+    ink = np.zeros((40, 36), np.float32)
+    cv2.rectangle(ink, (2, 2), (22, 37), 1.0, 3)
+    cv2.line(ink, (23, 35), (30, 35), 1.0, 2)
+    cv2.line(ink, (31, 2), (31, 37), 1.0, 3)
+    return segment.Glyph(10, 10, 36, 40, ink)
+
+
+def test_a_glyph_rejected_whole_is_taken_apart_into_sure_digits():
+    """Two digits run together ("51", the 1 touching the 5's foot) make a shape the classifier
+    reads as not a digit, yet likeliest a 5: kept whole it would be dropped and both digits lost;
+    its pieces read as a sure 5 and a sure 1."""
+    glyph = ring_and_bar()
+    whole = np.zeros(11, np.float32)
+    whole[5], whole[10] = 0.46, 0.54
+
+    def columns(lo, hi):
+        return normalize.normalize_digit(np.where(np.arange(36)[None, :] < hi, glyph.ink, 0) * (np.arange(36) >= lo))
+
+    rings = [columns(0, c) for c in range(23, 31)]  # the ring, with some of the join
+    bars = [columns(c, 36) for c in range(23, 31)]  # the bar, with the rest of it
+
+    def score(batch):
+        probs = np.zeros((len(batch), 11), np.float32)
+        for k, image in enumerate(batch[..., 0]):
+            if any(np.allclose(image, r, atol=1e-4) for r in rings):
+                probs[k, 5] = 0.99
+            elif any(np.allclose(image, b, atol=1e-4) for b in bars):
+                probs[k, 1] = 0.97
+            else:
+                probs[k, 5] = 0.46 if np.allclose(image, columns(0, 36), atol=1e-4) else 0.2
+            probs[k, 10] = 1 - probs[k].sum()
+        return probs
+
+    pieces, probs = segment.split_glyph(glyph, 40.0, score, whole)
+    assert [int(p.argmax()) for p in probs] == [5, 1]
+    assert pieces[0].right <= pieces[1].x + 2
+
+
+def test_a_glyph_rejected_whole_stays_whole_when_its_pieces_are_doubtful():
+    """Clutter read as not a digit is not turned into digits by pieces that are not sure."""
+    whole = np.zeros(11, np.float32)
+    whole[5], whole[10] = 0.3, 0.7
+
+    def score(batch):
+        probs = np.zeros((len(batch), 11), np.float32)
+        probs[:, 7], probs[:, 10] = 0.8, 0.2
+        return probs
+
+    pieces, probs = segment.split_glyph(ring_and_bar(), 40.0, score, whole)
+    assert [(g.x, g.w) for g in pieces] == [(10, 36)]
+    assert probs[0].argmax() == 10
