@@ -81,6 +81,9 @@ PAIR_WIDTH = 0.5
 PAIR_MAX_WIDTH = 1.6
 PAIR_HEIGHT = 0.7
 PAIR_SURE = 0.9
+#: ... or, where the digit model is in doubt about it as one digit and the pair model sure that it
+#: is two, reading them with PAIR_LIKELY probability and likelier than the digit model's best.
+PAIR_LIKELY = 0.6
 
 #: A glyph's pixels keep at least this darkness (0..1), so the faint edges binarization took for
 #: ink still reach the classifier.
@@ -409,10 +412,12 @@ def pair_halves(glyph: Glyph, height: float) -> tuple[Glyph, Glyph] | None:
 
 
 def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
-               pitch: float | None = None) -> dict[int, np.ndarray]:
+               pitch: float | None = None, single: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """The pair model's reading of each glyph of a pair's size, by index, where it is sure that the
-    glyph is two digits: (101,) probabilities. In a comb of cells ``pitch`` wide, a glyph that fits
-    in one cell is one digit."""
+    glyph is two digits: (101,) probabilities. Given the digit model's ``single`` readings of the
+    glyphs, one it doubts as one digit is also read as two where the pair model is sure there are
+    two, if not quite which (PAIR_LIKELY). In a comb of cells ``pitch`` wide, a glyph that fits in
+    one cell is one digit."""
     if read_pair is None:
         return {}
     sized = [i for i, g in enumerate(glyphs)
@@ -421,7 +426,16 @@ def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
     if not sized:
         return {}
     probs = read_pair(normalize_pairs([glyphs[i].ink for i in sized]))
-    return {i: p for i, p in zip(sized, probs) if p[:100].max() >= PAIR_SURE}
+
+    def taken(i, p) -> bool:
+        best = p[:100].max()
+        if best >= PAIR_SURE:
+            return True
+        if single is None or single[i][:10].max() >= SURE:
+            return False
+        return p[:100].sum() >= PAIR_SURE and best >= PAIR_LIKELY and best > single[i][:10].max()
+
+    return {i: p for i, p in zip(sized, probs) if taken(i, p)}
 
 
 def typical_width(glyphs: list[Glyph], height: float) -> float | None:
@@ -520,7 +534,7 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
     typical = typical_width(glyphs, height)
     # In a comb, a glyph that fits in one cell is one digit.
-    pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch)
+    pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch, single=probs)
     out: list[Glyph] = []
     out_probs: list[np.ndarray] = []
     paired: set[int] = set()
