@@ -35,6 +35,9 @@ WALL_WIDTH = 0.06
 #: A digit at least this share of whose ink only the faint pixels' second look found is a faint
 #: digit; growing adds a share of 0.05 to 0.3 to a digit written in full ink (its soft edges).
 FAINT_SHARE = 0.4
+#: A doubtful digit the second look reads as a sure other one, with at least this share of its ink
+#: faint, is taken from it: the thin stroke it had lost (a 7's bar) made it sure.
+FAINT_PART = 0.1
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
 YEARS = (1900, 2099)
 #: The probability given to a digit none of a glyph's likeliest readings is.
@@ -161,7 +164,8 @@ def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, 
     """The ink grown into the faint pixels it touches, and the pixels that added, where a second
     look at them may find a digit the first lost: on clean paper (a printed or textured background
     would join the strokes), when growing made a glyph of half a digit's height or more much of
-    whose ink is faint. None where no second look is worth making."""
+    whose ink is faint, or joined pieces of ink into one such glyph (a thin stroke binarization
+    kept only in part). None where no second look is worth making."""
     grown, loose = clean.grown_into_faint(ink, darkness, rules)
     if loose > clean.LOOSE_FAINT:
         return None
@@ -170,9 +174,13 @@ def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, 
     tall = np.flatnonzero(stats[:, cv2.CC_STAT_HEIGHT] >= 0.5 * height)
     tall = tall[tall > 0]
     faint = np.bincount(labels[added], minlength=count)
-    if not np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]):
-        return None
-    return grown, added
+    if np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]):
+        return grown, added
+    # Or where growing joined pieces of ink into one tall glyph: a thin stroke (a 7's bar) that
+    # binarization kept only in part, apart from the rest of its digit.
+    _, pieces = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    joined = np.bincount(np.unique(np.stack([labels[ink], pieces[ink]]), axis=1)[0], minlength=count)
+    return (grown, added) if np.any(joined[tall] >= 2) else None
 
 
 def field_window(rect, height: float, shape) -> tuple[slice, slice]:
@@ -187,9 +195,10 @@ def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString,
     """Whether the second look at a field (its ink ``grown`` into the faint pixels, ``added``: the
     masks of the page's ``window``, or of the whole image) read what the first could not: its digits much of
     whose ink is faint are all sure, and surer than any other digit the first look read in their
-    place; its other digits are the first look's, in the same places; and it reads at least as
-    many. Where growing only thickened strokes it changes nothing, and it never changes a digit
-    written in full ink."""
+    place; its other digits are the first look's, in the same places, or sure where the first look
+    doubted them, with some faint ink (FAINT_PART: the stroke they had lost); and it reads at least
+    as many. Where growing only thickened strokes it changes nothing, and it never changes a digit
+    written in full ink that the first look was sure of."""
     if len(second.text) < len(first.text) or second.text == first.text:
         return False
     y0, x0 = (window[0].start, window[1].start) if window else (0, 0)
@@ -204,7 +213,11 @@ def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString,
     def faint_read(d) -> bool:
         return d.confidence >= segment.SURE and all(e.value == d.value or e.confidence < d.confidence for e in before(d))
 
-    return all(faint_read(d) if faint_share(d) >= FAINT_SHARE else any(e.value == d.value for e in before(d))
+    def completed(d) -> bool:  # a doubtful digit made sure by a faint stroke it had lost
+        return (d.confidence >= segment.SURE and faint_share(d) >= FAINT_PART and bool(before(d))
+                and all(e.value == d.value or e.confidence < segment.SURE for e in before(d)))
+
+    return all(faint_read(d) if faint_share(d) >= FAINT_SHARE else any(e.value == d.value for e in before(d)) or completed(d)
                for d in second.digits)
 
 

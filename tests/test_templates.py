@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from extractor import api, fields, generate, segment
+from extractor import api, assemble, fields, generate, segment
 from extractor.errors import BadArgument
 from extractor.assemble import Digit
 from extractor.fields import after_sign, before_closing, date_problem, likeliest_date, one_per_cell, writing_height
@@ -260,3 +260,37 @@ def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     assert all(r.needs_review == "True" for r in table.itertuples() if "date" in r.review_reason)
     mended = [r for r in table.itertuples() if "likeliest date" in r.review_reason]
     assert sum(truth.loc[r.source, "date"] == r.date for r in mended) >= 2, mended
+
+
+def stroke_and_faint_bar(bridged: bool):
+    """A 7 as binarization left it: its stem in ink, its bar too thin to pass the threshold but
+    for a piece, joined to the stem by faint pixels only where ``bridged``."""
+    ink = np.zeros((60, 50), bool)
+    cv2.line(ink.view(np.uint8), (30, 12), (18, 52), 1, 3)  # the stem
+    ink[10:13, 8:14] = True  # the piece of the bar binarization kept
+    darkness = ink.astype(np.float32)
+    if bridged:
+        darkness[10:13, 14:31] = np.maximum(darkness[10:13, 14:31], 0.35)  # the rest of the bar, faint
+    return ink, darkness
+
+
+def test_a_thin_faint_stroke_joining_pieces_of_a_digit_earns_a_second_look():
+    """Growing the ink into faint pixels that join a piece of a digit's bar to its stem is worth a
+    second look, though the digit is mostly full ink; growing that joins nothing is not."""
+    assert fields.faint_look(*stroke_and_faint_bar(True), None, 40.0) is not None
+    assert fields.faint_look(*stroke_and_faint_bar(False), None, 40.0) is None
+
+
+def test_a_doubtful_digit_made_sure_by_its_faint_stroke_is_taken_and_no_other():
+    """The second look may change a digit the first look doubted into one it is sure of, where
+    some of that digit's ink is faint (a 1 that was a 7 without its bar); never a digit the first
+    look was sure of, and a digit where the first look read none must be mostly faint."""
+    ink, darkness = stroke_and_faint_bar(True)
+    grown, added = fields.faint_look(ink, darkness, None, 40.0)
+    first = assemble.string_of("f", [Digit(1, 0.86, 17, 10, 16, 44)])
+    sure_first = assemble.string_of("f", [Digit(1, 0.95, 17, 10, 16, 44)])
+    second = assemble.string_of("f", [Digit(7, 0.99, 8, 10, 25, 44)])
+    assert fields.with_faint_digits(first, second, grown, added)
+    assert not fields.with_faint_digits(sure_first, second, grown, added)
+    nothing_there = assemble.string_of("f", [Digit(4, 0.99, 40, 10, 9, 44)])
+    assert not fields.with_faint_digits(nothing_there, assemble.string_of("f", [Digit(4, 0.99, 40, 10, 9, 44), Digit(7, 0.99, 8, 10, 25, 44)]), grown, added)
