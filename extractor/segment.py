@@ -81,8 +81,9 @@ PAIR_WIDTH = 0.5
 PAIR_MAX_WIDTH = 1.6
 PAIR_HEIGHT = 0.7
 PAIR_SURE = 0.9
-#: ... or, where the digit model is in doubt about it as one digit and the pair model sure that it
-#: is two, reading them with PAIR_LIKELY probability and likelier than the digit model's best.
+#: ... or, where the digit model reads it as a doubtful digit and the pair model is sure it is two,
+#: reading them with PAIR_LIKELY probability, likelier than the digit alone and one of them that
+#: digit (a 1 across a 9's stem: "91" read as a doubtful 9).
 PAIR_LIKELY = 0.6
 
 #: A glyph's pixels keep at least this darkness (0..1), so the faint edges binarization took for
@@ -415,9 +416,9 @@ def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
                pitch: float | None = None, single: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """The pair model's reading of each glyph of a pair's size, by index, where it is sure that the
     glyph is two digits: (101,) probabilities. Given the digit model's ``single`` readings of the
-    glyphs, one it doubts as one digit is also read as two where the pair model is sure there are
-    two, if not quite which (PAIR_LIKELY). In a comb of cells ``pitch`` wide, a glyph that fits in
-    one cell is one digit."""
+    glyphs, one read as a doubtful digit is also read as two where the pair model is sure there are
+    two, if not quite which, and one of them is that digit (PAIR_LIKELY). In a comb of cells
+    ``pitch`` wide, a glyph that fits in one cell is one digit."""
     if read_pair is None:
         return {}
     sized = [i for i, g in enumerate(glyphs)
@@ -431,9 +432,12 @@ def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
         best = p[:100].max()
         if best >= PAIR_SURE:
             return True
-        if single is None or single[i][:10].max() >= SURE:
+        if single is None or single[i][:10].max() >= SURE or single[i].argmax() == 10:
             return False
-        return p[:100].sum() >= PAIR_SURE and best >= PAIR_LIKELY and best > single[i][:10].max()
+        one = int(single[i][:10].argmax())  # the pair must hold the digit seen alone
+        two = divmod(int(p[:100].argmax()), 10)
+        return (p[:100].sum() >= PAIR_SURE and best >= PAIR_LIKELY and best > single[i][:10].max()
+                and one in two)
 
     return {i: p for i, p in zip(sized, probs) if taken(i, p)}
 

@@ -419,16 +419,19 @@ def test_a_glyph_rejected_whole_stays_whole_when_its_pieces_are_doubtful():
 def test_a_doubtful_digit_the_pair_model_is_sure_is_two_is_read_as_its_pair():
     """A 1 written across a 9's stem ("91") reads as a doubtful 9 alone; the pair model is sure it
     is two digits though not sure which (91 at 0.75): it is read as the pair. Where the pair model
-    doubts it is two, or the digit model is sure of one, the glyph stays one digit."""
-    glyphs = [segment.Glyph(0, 0, 21, 30, np.ones((30, 21), np.float32)) for _ in range(3)]
-    single = np.zeros((3, 11), np.float32)
+    doubts it is two, or the digit model is sure of one, or the pair holds no digit the digit model
+    saw (a doubtful 2 read "34"), the glyph stays one digit."""
+    glyphs = [segment.Glyph(0, 0, 21, 30, np.ones((30, 21), np.float32)) for _ in range(4)]
+    single = np.zeros((4, 11), np.float32)
     single[:, 9], single[:, 4] = 0.55, 0.45
     single[2, 9], single[2, 4] = 0.95, 0.05  # the third is a sure 9
+    single[3, 9], single[3, 2], single[3, 4] = 0.0, 0.56, 0.44  # the fourth a doubtful 2
 
     def read_pair(batch):
         probs = np.zeros((len(batch), 101), np.float32)
         probs[:, 91], probs[:, 41], probs[:, 100] = 0.75, 0.23, 0.02
         probs[1, 91], probs[1, 41], probs[1, 100] = 0.75, 0.10, 0.15  # the second may be one digit
+        probs[3, 91], probs[3, 34], probs[3, 41] = 0.0, 0.75, 0.23
         return probs
 
     pairs = segment.read_pairs(glyphs, 30.0, read_pair, single=single)
