@@ -87,7 +87,8 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
     first = _read_field_ink(page.ink, page.darkness, guess, classify, name)
-    look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess)  # a light pen's digits
+    look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess,  # a light pen's digits
+                             in_doubt=assemble.in_doubt(first))
     if look is None:
         return first
     second = _read_field_ink(look[0], page.darkness, guess, classify, name)
@@ -176,7 +177,8 @@ def _faint_look_at_box(box: layout.Field, read, page: clean.CleanPage, height: f
     """A box's reading, or its second look's, with its ink grown into the faint pixels it touches,
     where that finds a digit written lighter than the rest (fields.faint_look)."""
     window = fields.field_window((box.x, box.y, box.w, box.h), height, page.ink.shape)
-    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], height)
+    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], height,
+                             in_doubt=bool(read) and assemble.in_doubt(read[0]))
     if look is None:
         return read
     glyphs = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),
@@ -196,7 +198,8 @@ def _faint_look_at_run(run: list[assemble.Digit], glyphs: list[segment.Glyph], p
     x0, x1 = min(d.x for d in run) - int(line_h), max(d.x + d.w for d in run) + int(line_h)
     window = (slice(max(0, top - int(line_h) // 2), min(page.ink.shape[0], bottom + int(line_h) // 2)),
               slice(max(0, x0), min(page.ink.shape[1], x1)))
-    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], line_h)
+    look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], line_h,
+                             in_doubt=assemble.in_doubt(assemble.string_of("", run)))
     if look is None:
         return run, glyphs
     grown = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),

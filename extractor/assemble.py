@@ -8,7 +8,7 @@ import numpy as np
 
 from . import strings
 from .model import NOT_A_DIGIT
-from .segment import Glyph, union
+from .segment import SURE, Glyph, union
 
 #: A string whose probability of being right is below this needs a human look.
 REVIEW_BELOW = 0.8
@@ -75,6 +75,11 @@ def rejected(probs: np.ndarray) -> bool:
 def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
     """The digits among classified glyphs: each glyph's best digit, clutter left out."""
     return [digit_from(p, g.x, g.y, g.w, g.h) for g, p in zip(glyphs, probs) if not rejected(p)]
+
+
+def in_doubt(string: DigitString) -> bool:
+    """Whether any digit of a string was read with less than SURE probability."""
+    return any(d.confidence < SURE for d in string.digits)
 
 
 def digit_from(probs: np.ndarray, x: int, y: int, w: int, h: int) -> Digit:

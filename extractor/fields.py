@@ -150,7 +150,8 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     if darkness is None:
         return reading
     window = field_window(rect, height, ink.shape)
-    look = faint_look(ink[window], darkness[window], None if rules is None else rules[window], height)
+    look = faint_look(ink[window], darkness[window], None if rules is None else rules[window], height,
+                      in_doubt=assemble.in_doubt(reading.string))
     if look is None:
         return reading
     grown, added = look
@@ -160,12 +161,14 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     return second if with_faint_digits(reading.string, second.string, grown, added, window) else reading
 
 
-def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, height: float):
+def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, height: float,
+               in_doubt: bool = False):
     """The ink grown into the faint pixels it touches, and the pixels that added, where a second
     look at them may find a digit the first lost: on clean paper (a printed or textured background
     would join the strokes), when growing made a glyph of half a digit's height or more much of
-    whose ink is faint, or joined pieces of ink into one such glyph (a thin stroke binarization
-    kept only in part). None where no second look is worth making."""
+    whose ink is faint, or, where the first look was ``in_doubt`` of a digit, joined pieces of ink
+    into one such glyph (a thin stroke binarization kept only in part). None where no second look
+    is worth making."""
     grown, loose = clean.grown_into_faint(ink, darkness, rules)
     if loose > clean.LOOSE_FAINT:
         return None
@@ -177,7 +180,10 @@ def faint_look(ink: np.ndarray, darkness: np.ndarray, rules: np.ndarray | None, 
     if np.any(faint[tall] >= FAINT_SHARE * stats[tall, cv2.CC_STAT_AREA]):
         return grown, added
     # Or where growing joined pieces of ink into one tall glyph: a thin stroke (a 7's bar) that
-    # binarization kept only in part, apart from the rest of its digit.
+    # binarization kept only in part, apart from the rest of its digit. Only a doubtful digit can
+    # change for it (with_faint_digits), and touching digits join this way everywhere.
+    if not in_doubt:
+        return None
     _, pieces = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
     joined = np.bincount(np.unique(np.stack([labels[ink], pieces[ink]]), axis=1)[0], minlength=count)
     return (grown, added) if np.any(joined[tall] >= 2) else None

@@ -276,9 +276,12 @@ def stroke_and_faint_bar(bridged: bool):
 
 def test_a_thin_faint_stroke_joining_pieces_of_a_digit_earns_a_second_look():
     """Growing the ink into faint pixels that join a piece of a digit's bar to its stem is worth a
-    second look, though the digit is mostly full ink; growing that joins nothing is not."""
-    assert fields.faint_look(*stroke_and_faint_bar(True), None, 40.0) is not None
-    assert fields.faint_look(*stroke_and_faint_bar(False), None, 40.0) is None
+    second look where the first look was in doubt of a digit, though the digit is mostly full ink;
+    growing that joins nothing is not, nor a join where every digit was sure (touching digits
+    join so everywhere)."""
+    assert fields.faint_look(*stroke_and_faint_bar(True), None, 40.0, in_doubt=True) is not None
+    assert fields.faint_look(*stroke_and_faint_bar(False), None, 40.0, in_doubt=True) is None
+    assert fields.faint_look(*stroke_and_faint_bar(True), None, 40.0, in_doubt=False) is None
 
 
 def test_a_doubtful_digit_made_sure_by_its_faint_stroke_is_taken_and_no_other():
@@ -286,7 +289,7 @@ def test_a_doubtful_digit_made_sure_by_its_faint_stroke_is_taken_and_no_other():
     some of that digit's ink is faint (a 1 that was a 7 without its bar); never a digit the first
     look was sure of, and a digit where the first look read none must be mostly faint."""
     ink, darkness = stroke_and_faint_bar(True)
-    grown, added = fields.faint_look(ink, darkness, None, 40.0)
+    grown, added = fields.faint_look(ink, darkness, None, 40.0, in_doubt=True)
     first = assemble.string_of("f", [Digit(1, 0.86, 17, 10, 16, 44)])
     sure_first = assemble.string_of("f", [Digit(1, 0.95, 17, 10, 16, 44)])
     second = assemble.string_of("f", [Digit(7, 0.99, 8, 10, 25, 44)])
