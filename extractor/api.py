@@ -88,7 +88,7 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
     first = _read_field_ink(page.ink, page.darkness, guess, classify, name)
     look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess,  # a light pen's digits
-                             in_doubt=assemble.in_doubt(first))
+                             in_doubt=assemble.in_doubt(first.digits))
     if look is None:
         return first
     second = _read_field_ink(look[0], page.darkness, guess, classify, name)
@@ -178,7 +178,7 @@ def _faint_look_at_box(box: layout.Field, read, page: clean.CleanPage, height: f
     where that finds a digit written lighter than the rest (fields.faint_look)."""
     window = fields.field_window((box.x, box.y, box.w, box.h), height, page.ink.shape)
     look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], height,
-                             in_doubt=bool(read) and assemble.in_doubt(read[0]))
+                             in_doubt=bool(read) and assemble.in_doubt(read[0].digits))
     if look is None:
         return read
     glyphs = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),
@@ -199,7 +199,7 @@ def _faint_look_at_run(run: list[assemble.Digit], glyphs: list[segment.Glyph], p
     window = (slice(max(0, top - int(line_h) // 2), min(page.ink.shape[0], bottom + int(line_h) // 2)),
               slice(max(0, x0), min(page.ink.shape[1], x1)))
     look = fields.faint_look(page.ink[window], page.darkness[window], page.rules[window], line_h,
-                             in_doubt=assemble.in_doubt(assemble.string_of("", run)))
+                             in_doubt=assemble.in_doubt(run))
     if look is None:
         return run, glyphs
     grown = [g for g in segment.components(look[0], height, offset=(window[1].start, window[0].start),

@@ -77,9 +77,9 @@ def read_digits(glyphs: list[Glyph], probs: np.ndarray) -> list[Digit]:
     return [digit_from(p, g.x, g.y, g.w, g.h) for g, p in zip(glyphs, probs) if not rejected(p)]
 
 
-def in_doubt(string: DigitString) -> bool:
-    """Whether any digit of a string was read with less than SURE probability."""
-    return any(d.confidence < SURE for d in string.digits)
+def in_doubt(digits) -> bool:
+    """Whether any of these digits was read with less than SURE probability."""
+    return any(d.confidence < SURE for d in digits)
 
 
 def digit_from(probs: np.ndarray, x: int, y: int, w: int, h: int) -> Digit:

@@ -151,7 +151,7 @@ def read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         return reading
     window = field_window(rect, height, ink.shape)
     look = faint_look(ink[window], darkness[window], None if rules is None else rules[window], height,
-                      in_doubt=assemble.in_doubt(reading.string))
+                      in_doubt=assemble.in_doubt(reading.string.digits))
     if look is None:
         return reading
     grown, added = look
@@ -216,15 +216,18 @@ def with_faint_digits(first: assemble.DigitString, second: assemble.DigitString,
     def before(d) -> list[assemble.Digit]:  # what the first look read in the same place
         return [e for e in first.digits if min(d.x + d.w, e.x + e.w) - max(d.x, e.x) > 0.5 * min(d.w, e.w)]
 
-    def faint_read(d) -> bool:
-        return d.confidence >= segment.SURE and all(e.value == d.value or e.confidence < d.confidence for e in before(d))
+    def taken(d) -> bool:
+        share, there = faint_share(d), before(d)
+        sure = d.confidence >= segment.SURE
+        if share >= FAINT_SHARE:  # a faint digit: sure, and surer than what it replaces
+            return sure and all(e.value == d.value or e.confidence < d.confidence for e in there)
+        if any(e.value == d.value for e in there):
+            return True
+        # a doubtful digit made sure by a faint stroke it had lost
+        return (sure and share >= FAINT_PART and bool(there)
+                and all(e.value == d.value or e.confidence < segment.SURE for e in there))
 
-    def completed(d) -> bool:  # a doubtful digit made sure by a faint stroke it had lost
-        return (d.confidence >= segment.SURE and faint_share(d) >= FAINT_PART and bool(before(d))
-                and all(e.value == d.value or e.confidence < segment.SURE for e in before(d)))
-
-    return all(faint_read(d) if faint_share(d) >= FAINT_SHARE else any(e.value == d.value for e in before(d)) or completed(d)
-               for d in second.digits)
+    return all(taken(d) for d in second.digits)
 
 
 def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
