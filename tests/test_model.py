@@ -68,18 +68,21 @@ def test_tiny_training_run_writes_a_model_and_card(tmp_path, mnist_dir):
 
 
 def test_the_lite_graph_reads_as_the_keras_model_and_is_cached_by_the_model_hash(
-        mnist_test, classifier, tmp_path, monkeypatch):
+        mnist_test, classifier, tmp_path, monkeypatch, capfd):
     batch = normalize_batch(list(mnist_test.images[:500]))
     keras_probs = model_module.probabilities(classifier.model, batch)
     assert np.abs(classifier(batch) - keras_probs).max() < 1e-4
     fresh = model_module.LiteModel(model_module.lite_flatbuffer(), threads=1)
-    for size in (1, 7, 1):  # any batch size, the graph's own (1) first
+    for size in (1, 7, 1, 100):  # any batch size, the graph's own (1) first; 100 read as 64, 32 and 4
         assert np.abs(fresh(batch[:size]) - keras_probs[:size]).max() < 1e-4
+    assert np.array_equal(fresh(batch[:100])[37:], fresh(batch[37:100]))  # a crop reads the same in any batch
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     copy = tmp_path / "copy.keras"
     copy.write_bytes(model_module.DEFAULT_MODEL.read_bytes())
+    capfd.readouterr()
     first = model_module.lite_flatbuffer(copy)
+    assert capfd.readouterr().out == ""  # the converter's listing of the exported model is not shown
     assert len(list((tmp_path / "extractor").glob("*.tflite"))) == 1
     assert model_module.lite_flatbuffer(copy) == first  # read back from the cache
     # Another model under the same name is converted afresh, never served the old graph.
