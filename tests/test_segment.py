@@ -438,3 +438,38 @@ def test_a_doubtful_digit_the_pair_model_is_sure_is_two_is_read_as_its_pair():
     assert sorted(pairs) == [0]
     assert pairs[0][:100].argmax() == 91
     assert segment.read_pairs(glyphs, 30.0, read_pair) == {}  # without the digit model's doubt
+
+
+def test_cuts_ranked_by_the_rough_model_give_the_pieces_the_model_itself_would_choose(classifier, mnist_test):
+    """Touching MNIST pairs: the split search ranks its candidate cuts with the 8-bit model and
+    reads the chosen pieces with the model itself; it keeps the pieces and probabilities that
+    ranking with the model itself keeps."""
+    rough_crops = []
+
+    class Counted:
+        def __init__(self):
+            self.pairs = None
+
+        def rough(self, batch):
+            rough_crops.append(len(batch))
+            return classifier.rough(batch)
+
+        def __call__(self, batch):
+            return classifier(batch)
+
+    ranked_roughly, exact_only = Counted(), lambda batch: classifier(batch)
+    rng = np.random.default_rng(4)
+    split = 0
+    for _ in range(30):
+        a, b = rng.integers(len(mnist_test.images), size=2)
+        ink = glued(mnist_test.images[a], mnist_test.images[b], int(rng.integers(2, 6)))
+        glyph = segment.Glyph(0, 0, ink.shape[1], ink.shape[0], ink)
+        whole = classifier(normalize.normalize_digit(ink)[None, ..., None])[0]
+        fast = segment.split_glyph(glyph, 56.0, ranked_roughly, whole)
+        slow = segment.split_glyph(glyph, 56.0, exact_only, whole)
+        assert [(g.x, g.w) for g in fast[0]] == [(g.x, g.w) for g in slow[0]]
+        assert np.array_equal(np.stack(fast[1]), np.stack(slow[1]))
+        split += len(fast[0]) == 2
+    assert split >= 20 and sum(rough_crops) >= 30 * 20
+    batch = normalize.normalize_batch(list(mnist_test.images[:2000]))
+    assert np.abs(classifier.rough(batch) - classifier(batch)).max() < 0.1
