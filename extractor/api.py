@@ -53,9 +53,9 @@ class Classifier:
     their files are present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
     glyphs that may be two overlapping digits, and the line reader (strings.py) as ``lines``, which
     reads a whole string at once as a second opinion (each None without its file); and as ``rough``
-    the digit model with 8-bit weights, several times faster and within a few hundredths of it,
-    with which segmentation ranks its many candidate cuts before reading the chosen pieces with
-    the model itself."""
+    and ``rough_pairs`` the digit and pair models with 8-bit weights, several times faster and
+    within a few hundredths of them, with which segmentation ranks its many candidate cuts and
+    picks the glyphs worth reading as pairs, before reading those with the models themselves."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
@@ -64,10 +64,12 @@ class Classifier:
         self.path = model_path
         self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
         self.rough = functools.partial(probabilities, LiteModel(lite_flatbuffer(model_path, quantized=True), threads=threads))
-        self.pairs = self.lines = None
+        self.pairs = self.lines = self.rough_pairs = None
         if pair_model_path and Path(pair_model_path).is_file():
             pair_graph = LiteModel(lite_flatbuffer(pair_model_path), threads=threads)
             self.pairs = functools.partial(probabilities, pair_graph)
+            self.rough_pairs = functools.partial(
+                probabilities, LiteModel(lite_flatbuffer(pair_model_path, quantized=True), threads=threads))
         if line_model_path and Path(line_model_path).is_file():
             line_graph = LiteModel(lite_flatbuffer(line_model_path), threads=threads)
             self.lines = functools.partial(probabilities, line_graph)

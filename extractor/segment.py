@@ -85,6 +85,9 @@ PAIR_SURE = 0.9
 #: reading them with PAIR_LIKELY probability, likelier than the digit alone and one of them that
 #: digit (a 1 across a 9's stem: "91" read as a doubtful 9).
 PAIR_LIKELY = 0.6
+#: How much less likely to be two digits than PAIR_SURE the rough (8-bit) pair model may find a
+#: glyph and still have the pair model read it.
+ROUGH_MARGIN = 0.2
 
 #: A glyph's pixels keep at least this darkness (0..1), so the faint edges binarization took for
 #: ink still reach the classifier.
@@ -344,14 +347,16 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
                 continue
             if width < NARROW_PIECE * height and straight[i] and straight[j]:
                 continue  # a narrow piece is a 1, which stands between valleys, not a comb's slice
-            piece = mask & (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
+            # Only the columns the two seams span: a piece is a small part of a long glyph.
+            lo, hi = int(seams[i].min()), int(seams[j].max())
+            piece = mask[:, lo:hi] & (xs[:, lo:hi] >= seams[i][:, None]) & (xs[:, lo:hi] < seams[j][:, None])
             if piece.sum() < 0.02 * height * height:
                 continue
             keys.append((i, j))
-            candidates.append(piece)
+            candidates.append((lo, piece))
     if not candidates:
         return [glyph], [whole]
-    crops = np.stack([normalize_digit(np.where(p, glyph.ink, 0)) for p in candidates])[..., None]
+    crops = np.stack([normalize_digit(np.where(p, glyph.ink[:, lo: lo + p.shape[1]], 0)) for lo, p in candidates])[..., None]
     # Candidates are ranked by the rough (8-bit) model where ``score`` has one, a few times faster;
     # the pieces chosen are then read by the model itself, so that what is kept, and every check
     # of it below, rests on the model's own probabilities.
@@ -384,7 +389,8 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
         return [glyph], [whole]  # a certain digit is not traded for doubtful pieces
     pieces, piece_probs = [], []
     for key in path:
-        piece = _glyph_from_mask(candidates[index[key]], glyph.x, glyph.y, glyph.ink)
+        lo, cut = candidates[index[key]]
+        piece = _glyph_from_mask(cut, glyph.x + lo, glyph.y, glyph.ink[:, lo: lo + cut.shape[1]])
         if piece is not None:
             pieces.append(piece)
             piece_probs.append(probs[index[key]])
@@ -425,12 +431,15 @@ def pair_halves(glyph: Glyph, height: float) -> tuple[Glyph, Glyph] | None:
 
 
 def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
-               pitch: float | None = None, single: np.ndarray | None = None) -> dict[int, np.ndarray]:
+               pitch: float | None = None, single: np.ndarray | None = None,
+               rough: PairScore | None = None) -> dict[int, np.ndarray]:
     """The pair model's reading of each glyph of a pair's size, by index, where it is sure that the
     glyph is two digits: (101,) probabilities. Given the digit model's ``single`` readings of the
     glyphs, one read as a doubtful digit is also read as two where the pair model is sure there are
     two, if not quite which, and one of them is that digit (PAIR_LIKELY). In a comb of cells
-    ``pitch`` wide, a glyph that fits in one cell is one digit."""
+    ``pitch`` wide, a glyph that fits in one cell is one digit. Given a ``rough`` (8-bit) pair
+    model, most glyphs are one digit and only those it finds at all likely to be two are read by
+    the pair model itself, whose readings alone decide."""
     if read_pair is None:
         return {}
     sized = [i for i, g in enumerate(glyphs)
@@ -438,7 +447,15 @@ def read_pairs(glyphs: list[Glyph], height: float, read_pair: PairScore | None,
              and not (pitch and g.w <= ONE_CELL * pitch)]
     if not sized:
         return {}
-    probs = read_pair(normalize_pairs([glyphs[i].ink for i in sized]))
+    crops = normalize_pairs([glyphs[i].ink for i in sized])
+    if rough is not None:
+        # Every pair taken is at least PAIR_SURE likely to be two digits; the rough model is
+        # within a few hundredths of the model, so a margin of ROUGH_MARGIN loses none.
+        likely = np.flatnonzero(rough(crops)[:, :100].sum(axis=1) >= PAIR_SURE - ROUGH_MARGIN)
+        sized, crops = [sized[k] for k in likely], crops[likely]
+        if not sized:
+            return {}
+    probs = read_pair(crops)
 
     def taken(i, p) -> bool:
         best = p[:100].max()
@@ -550,7 +567,8 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
     typical = typical_width(glyphs, height)
     # In a comb, a glyph that fits in one cell is one digit.
-    pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch, single=probs)
+    pairs = read_pairs(glyphs, height, getattr(score, "pairs", None), pitch, single=probs,
+                       rough=getattr(score, "rough_pairs", None))
     out: list[Glyph] = []
     out_probs: list[np.ndarray] = []
     paired: set[int] = set()

@@ -473,3 +473,25 @@ def test_cuts_ranked_by_the_rough_model_give_the_pieces_the_model_itself_would_c
     assert split >= 20 and sum(rough_crops) >= 30 * 20
     batch = normalize.normalize_batch(list(mnist_test.images[:2000]))
     assert np.abs(classifier.rough(batch) - classifier(batch)).max() < 0.1
+
+
+def test_the_rough_pair_model_only_spares_the_pair_model_glyphs_it_would_not_take(classifier, mnist_test):
+    """Glued MNIST pairs and single digits of a pair's size: read_pairs takes the same glyphs, with
+    the pair model's own probabilities, when the rough pair model first picks which to read."""
+    rng = np.random.default_rng(6)
+    glyphs = []
+    for k in range(60):
+        a, b = rng.integers(len(mnist_test.images), size=2)
+        if k % 2:
+            ink = glued(mnist_test.images[a], mnist_test.images[b], int(rng.integers(2, 8)))
+        else:  # one digit, drawn wide
+            ink = cv2.resize(mnist_test.images[a], (84, 56)).astype(np.float32) / 255.0
+        glyphs.append(segment.Glyph(0, 0, ink.shape[1], ink.shape[0], ink))
+    single = classifier(np.stack([normalize.normalize_digit(g.ink) for g in glyphs])[..., None])
+    read = []
+    count = lambda batch: read.append(len(batch)) or classifier.pairs(batch)  # noqa: E731
+    exact = segment.read_pairs(glyphs, 56.0, count, single=single)
+    screened = segment.read_pairs(glyphs, 56.0, count, single=single, rough=classifier.rough_pairs)
+    assert exact.keys() == screened.keys() and len(exact) >= 15
+    assert all(np.array_equal(exact[i], screened[i]) for i in exact)
+    assert read[0] >= 50 and read[1] <= read[0] - 15  # single digits of a pair's width never reach it
