@@ -172,6 +172,10 @@ def bench_template_forms(classify, count: int, alone=None) -> dict:
     return out
 
 
+#: Times each throughput run is made (the median is reported).
+ROUNDS = 3
+
+
 def bench_throughput(count: int) -> dict:
     """Pages/s and digits/s reading generated pages as a user does, `extractor extract` in a fresh
     process, with 1 and 2 workers and on a 2-worker Dask LocalCluster. Each is run on a quarter of the
@@ -193,12 +197,17 @@ def bench_throughput(count: int) -> dict:
     out = {"pages": count, "digits": digits, "few": len(few)}
 
     def timed(name, *options):
-        seconds = {}
-        for part in ("few", "all"):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder / part),
-                            "-o", str(folder / f"{name}_{part}.csv"), *options], check=True, capture_output=True)
-            seconds[part] = time.perf_counter() - started
+        # Each run is made ROUNDS times, the two sizes taking turns, and the median taken: one
+        # run's time moves with whatever else the machine does, and the steady rate, from the
+        # difference of two runs, moves twice as much.
+        times = {"few": [], "all": []}
+        for _ in range(ROUNDS):
+            for part in ("few", "all"):
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder / part),
+                                "-o", str(folder / f"{name}_{part}.csv"), *options], check=True, capture_output=True)
+                times[part].append(time.perf_counter() - started)
+        seconds = {part: float(np.median(t)) for part, t in times.items()}
         out[f"{name}_s"] = seconds["all"]
         out[f"{name}_steady"] = (count - len(few)) / max(1e-9, seconds["all"] - seconds["few"])
         return read_csv(folder / f"{name}_all.csv")
@@ -227,7 +236,8 @@ def throughput_lines(t: dict) -> list[str]:
              f"{t['pages']} generated 300-dpi letter pages ({t['digits']} digits) read from PNG files by `extractor "
              f"extract` in a fresh process; the three tables are identical: {t['same_rows']}. *Wall* includes "
              f"start-up and model loading; *steady* is the rate a long batch sees, from the difference between "
-             f"this run and one of {t['few']} pages.", "",
+             f"this run and one of {t['few']} pages. Each run was made {ROUNDS} times, the two in turn; the "
+             f"table has the median times.", "",
              "| run | wall | wall rate | steady rate | steady vs 1 worker |", "|---|---|---|---|---|"]
     for name, label in (("workers_1", "1 worker"), ("workers_2", "2 workers"), ("dask", "Dask LocalCluster, 2 workers")):
         lines.append(f"| {label} | {t[name + '_s']:.1f} s | {rate(t[name + '_s'])} | {steady(name)} | "
