@@ -62,17 +62,17 @@ class Classifier:
                  line_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
         quiet_tensorflow(threads)
         self.path = model_path
+
+        def reader(path, quantized: bool = False):
+            return functools.partial(probabilities, LiteModel(lite_flatbuffer(path, quantized), threads=threads))
+
         self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
-        self.rough = functools.partial(probabilities, LiteModel(lite_flatbuffer(model_path, quantized=True), threads=threads))
+        self.rough = reader(model_path, quantized=True)
         self.pairs = self.lines = self.rough_pairs = None
         if pair_model_path and Path(pair_model_path).is_file():
-            pair_graph = LiteModel(lite_flatbuffer(pair_model_path), threads=threads)
-            self.pairs = functools.partial(probabilities, pair_graph)
-            self.rough_pairs = functools.partial(
-                probabilities, LiteModel(lite_flatbuffer(pair_model_path, quantized=True), threads=threads))
+            self.pairs, self.rough_pairs = reader(pair_model_path), reader(pair_model_path, quantized=True)
         if line_model_path and Path(line_model_path).is_file():
-            line_graph = LiteModel(lite_flatbuffer(line_model_path), threads=threads)
-            self.lines = functools.partial(probabilities, line_graph)
+            self.lines = reader(line_model_path)
 
     @functools.cached_property
     def model(self):

@@ -145,7 +145,11 @@ class LiteModel:
         self.flatbuffer, self.threads, self.largest = flatbuffer, threads or os.cpu_count(), largest
         self.interpreters: dict[int, object] = {}
         self.lock = threading.Lock()
-        self._interpreter(1)  # fails here, not on the first batch, if the graph cannot run
+        first = self._interpreter(1)  # fails here, not on the first batch, if the graph cannot run
+        # Every size's interpreter is of the same graph: the same tensors, the same output width.
+        self.input = first.get_input_details()[0]["index"]
+        output = first.get_output_details()[0]
+        self.output, self.width = output["index"], tuple(output["shape"][1:])
 
     def _interpreter(self, size: int):
         if size not in self.interpreters:
@@ -164,9 +168,9 @@ class LiteModel:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter(len(batch))
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
+        interpreter.set_tensor(self.input, batch)
         interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
+        return interpreter.get_tensor(self.output).copy()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, np.float32)
@@ -177,9 +181,7 @@ class LiteModel:
                 size = self.largest if left >= self.largest else 1 << (left.bit_length() - 1)
                 out.append(self._run(batch[start: start + size]))
                 start += size
-        if not out:  # no crops: no rows, of the graph's width
-            return np.zeros((0, *self._interpreter(1).get_output_details()[0]["shape"][1:]), np.float32)
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros((0, *self.width), np.float32)
 
 
 def lite_flatbuffer(path: str | os.PathLike | None = None, quantized: bool = False) -> bytes:

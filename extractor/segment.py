@@ -363,18 +363,20 @@ def split_glyph(glyph: Glyph, height: float, score: Score, whole: np.ndarray,
     rough = getattr(score, "rough", None)
     probs = (rough or score)(crops)
     digit_p = probs[:, :10].max(axis=1)
-
-    def exact(path: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        if rough is not None and path:
-            chosen = [index[key] for key in path]
-            probs[chosen] = score(crops[chosen])
-            digit_p[chosen] = probs[chosen, :10].max(axis=1)
-        return path
     widths = np.array([centres[j] - centres[i] for i, j in keys])
     # The glyph kept whole is judged against its own height where it stands taller than the line.
     own = np.array([glyph.h if k == (0, n - 1) else 0.0 for k in keys], float)
     value = {k: float(v) for k, v in zip(keys, _piece_value(digit_p, widths, height, typical, own=own))}
     index = {k: i for i, k in enumerate(keys)}
+
+    def exact(path: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The path, its pieces' probabilities read again by the model itself."""
+        if rough is not None and path:
+            chosen = [index[key] for key in path]
+            probs[chosen] = score(crops[chosen])
+            digit_p[chosen] = probs[chosen, :10].max(axis=1)
+        return path
+
     path = exact(_best_path(value, n))
     if len(path) == 1 and whole[:11].argmax() == 10:
         # Kept whole, the glyph is rejected as not a digit and lost: touching digits read as one
