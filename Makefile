@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test bench install system-deps browser-deps screenshots model clean
+.PHONY: run test bench install system-deps browser-deps screenshots fonts model clean
 
 # Debian packages: python3-venv (to make .venv) and poppler-utils (pdftoppm, for PDFs).
 # Installed with apt-get when running as root; otherwise the missing package is named.
@@ -62,9 +62,33 @@ bench: install
 	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && $(APT) install -y -qq tesseract-ocr >/dev/null; } || echo "tesseract not installed: its column will be empty"
 	$(BIN)/python bench/run.py
 
+# Handwriting fonts for the synthetic training fields (extractor/synth.py), for `make model` only:
+# Debian's fonts-* packages (with apt-get when root) and OFL/Apache faces from npm's @fontsource.
+DEBIAN_FONTS := fonts-dkg-handwriting fonts-bwht fonts-breip fonts-humor-sans fonts-dancingscript \
+	fonts-comic-neue fonts-tlwg-purisa-ttf fonts-tlwg-sawasdee-ttf
+FONTSOURCE := caveat kalam indie-flower patrick-hand shadows-into-light reenie-beanie homemade-apple \
+	nanum-pen-script gochi-hand rock-salt architects-daughter covered-by-your-grace just-another-hand \
+	nothing-you-could-do dawning-of-a-new-day la-belle-aurore waiting-for-the-sunrise zeyada \
+	gloria-hallelujah schoolbell walter-turncoat coming-soon sue-ellen-francisco crafty-girls handlee \
+	neucha short-stack mansalva cedarville-cursive over-the-rainbow loved-by-the-king give-you-glory \
+	kristi the-girl-next-door marck-script itim mali sriracha nanum-brush-script swanky-and-moo-moo \
+	annie-use-your-telescope just-me-again-down-here permanent-marker caveat-brush delius mynerve
+FONT_DIR := build/fonts
+
+fonts:
+	@missing=""; for p in $(DEBIAN_FONTS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; $(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
+	  else echo "more handwriting faces with: sudo apt-get install$$missing"; fi; \
+	fi
+	@[ -f $(FONT_DIR)/.installed ] || { command -v npm >/dev/null 2>&1 && mkdir -p $(FONT_DIR) && \
+	  cd $(FONT_DIR) && npm install --silent --no-audit --no-fund $(addprefix @fontsource/,$(FONTSOURCE)) && \
+	  touch .installed; } || echo "npm not found: training uses the Debian faces only"
+
 # Retrain the shipped models: digits (about an hour on 2 cores), pairs (about 45 minutes), then the
 # line reader (about 35 minutes).
-model: install
+model: install fonts
 	$(BIN)/extractor train --epochs 40 --seed 1
 	$(BIN)/extractor train --pairs --epochs 8 --seed 1
 	$(BIN)/extractor train --strings --epochs 7 --seed 1

@@ -42,14 +42,14 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
     """Train the digit classifier (or, with --pairs, the pair model; with --strings, the line reader)
     from MNIST and write it with its model card."""
     from .model import DEFAULT_MODEL
-    from .train import LINE_READER, PAIR_MODEL, train_composed
+    from .train import PAIR_MODEL, STRING_READER, train_composed
     from .train import train as run_training
 
     command = "extractor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
         if strings or pairs:
-            train_composed(LINE_READER if strings else PAIR_MODEL, data=data, epochs=epochs, seed=seed, out=out,
+            train_composed(STRING_READER if strings else PAIR_MODEL, data=data, epochs=epochs, seed=seed, out=out,
                            epoch_size=limit, command=command, log=log)
         else:
             run_training(data=data, epochs=epochs, seed=seed, out=out or DEFAULT_MODEL, limit=limit,

@@ -34,6 +34,15 @@ CLASSES = 11
 #: arrays are padded with -1 to this length.
 MAX_DIGITS = 12
 DEFAULT_STRING_MODEL = Path(__file__).resolve().parent.parent / "models" / "strings.keras"
+#: The string reader's input: a field's grey crop as darkness (paper 0, its darkest ink 1), scaled
+#: to CROP_HEIGHT rows keeping its aspect and left-aligned in CROP_HEIGHT x CROP_WIDTH (narrowed only
+#: when longer): every real cheque amount of the dev set fits at full height.
+CROP_HEIGHT, CROP_WIDTH = 32, 192
+CROP_STEPS = CROP_WIDTH // STEP
+#: A crop's paper is the grey level this share of its pixels are darker than, its ink the level
+#: INK_SHARE of them are darker than; darkness is measured between the two, over at least MIN_RANGE
+#: grey levels (an empty crop stays pale).
+PAPER_SHARE, INK_SHARE, MIN_RANGE = 0.9, 0.01, 40.0
 #: Digit height, in pixels, at which training lines are composed.
 COMPOSE_HEIGHT = 40
 
@@ -70,6 +79,35 @@ def normalize_line(ink: np.ndarray) -> tuple[np.ndarray, float, int]:
     top = (HEIGHT - FIT_HEIGHT) // 2
     out[top: top + FIT_HEIGHT, MARGIN: MARGIN + new_w] = np.clip(fitted, 0.0, 1.0)
     return out, x_scale, MARGIN - int(cols[0] * x_scale)
+
+
+def normalize_crop(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A field's grey crop (paper light, ink dark, any size) as the string reader's input: a
+    CROP_HEIGHT x CROP_WIDTH float32 darkness image, and the horizontal scale applied, so that the
+    reader's columns map back onto the crop: ``x_crop = x_input / scale``. Nothing is binarized:
+    faint strokes stay faint, and the paper's pattern stays for the reader to tell from ink."""
+    gray = np.asarray(gray, np.float32)
+    out = np.zeros((CROP_HEIGHT, CROP_WIDTH), np.float32)
+    if gray.ndim != 2 or gray.size == 0:
+        return out, 1.0
+    paper, ink = np.percentile(gray, [100 * PAPER_SHARE, 100 * INK_SHARE])
+    dark = np.clip((paper - gray) / max(paper - ink, MIN_RANGE), 0.0, 1.0)
+    h, w = dark.shape
+    new_w = min(max(1, int(round(w * CROP_HEIGHT / h))), CROP_WIDTH)
+    area = h > CROP_HEIGHT or w > new_w
+    out[:, :new_w] = cv2.resize(dark, (new_w, CROP_HEIGHT), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+    return out, new_w / w
+
+
+def read_crops(reader, crops: list[np.ndarray]) -> list[LineReading]:
+    """Many fields' grey crops read by the string ``reader`` (a callable from a (n, CROP_HEIGHT,
+    CROP_WIDTH, 1) batch to (n, CROP_STEPS, CLASSES) probabilities); each reading's spans are in
+    its crop's columns."""
+    if not crops:
+        return []
+    made = [normalize_crop(crop) for crop in crops]
+    probs = reader(np.stack([m[0] for m in made])[..., None])
+    return [decode(p, scale, 0) for p, (_, scale) in zip(probs, made)]
 
 
 def decode(probs: np.ndarray, scale: float = 1.0, left: int = MARGIN) -> LineReading:
@@ -250,6 +288,54 @@ def make_line_epoch(images: np.ndarray, labels: np.ndarray, size: int, seed: int
         ink, y[i] = training_line(images, labels, rng)
         x[i, :, :, 0] = normalize_line(ink)[0]
     return x, y
+
+
+def make_field_epoch(images: np.ndarray, labels: np.ndarray, size: int, seed: int,
+                     epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` synthetic grey fields (synth.py; MNIST digits from ``images``) as the string
+    reader's input, and their digits (padded with -1), the same for a seed and epoch."""
+    from . import synth
+
+    rng = np.random.default_rng([seed, epoch, 5])
+    fonts = synth.find_fonts()
+    source = synth.mnist_by_label(images, labels)
+    x = np.zeros((size, CROP_HEIGHT, CROP_WIDTH, 1), np.float32)
+    y = np.full((size, MAX_DIGITS), -1, np.int64)
+    for i in range(size):
+        image, digits = synth.training_field(rng, fonts, source)
+        x[i, :, :, 0] = normalize_crop(image)[0]
+        y[i, : len(digits)] = [int(ch) for ch in digits]
+    return x, y
+
+
+def build_string_reader(folded: bool = False, dropout: float = 0.2):
+    """The string reader, uncompiled: (n, CROP_HEIGHT, CROP_WIDTH, 1) darkness to (n, CROP_STEPS,
+    CLASSES) softmax, one step per STEP columns: five convolutions over the crop, then three
+    convolutions along the line (the widest sees about four digits either side), so that each step
+    is read in the context of its neighbours, as a recurrent layer would, at a fraction of the
+    cost on a CPU."""
+    from .model import layer_makers, quiet_tensorflow
+
+    tf = quiet_tensorflow()
+    layers, block, conv, drop = layer_makers(folded, dropout)
+    inputs = tf.keras.Input((CROP_HEIGHT, CROP_WIDTH, 1), name="crop")
+    x = conv(inputs, "conv1", 16, padding="same")                        # 32 x 192
+    x = layers.MaxPooling2D(2)(x)                                        # 16 x 96
+    x = conv(x, "conv2", 48, padding="same")
+    x = layers.MaxPooling2D(2)(x)                                        # 8 x 48
+    x = conv(x, "conv3", 96, padding="same")
+    x = conv(x, "conv4", 96, padding="same")
+    x = layers.MaxPooling2D((2, 1))(x)                                   # 4 x 48
+    x = conv(x, "conv5", 128, padding="same")
+    x = layers.Permute((2, 1, 3))(x)                                     # 48 steps x 4 rows x 128
+    x = layers.Reshape((CROP_STEPS, 4 * 128))(x)
+    x = drop(block(x, "dense", lambda n, **kw: layers.Dense(192, name=n, **kw)))
+    x = block(x, "context1", lambda n, **kw: layers.Conv1D(192, 5, padding="same", name=n, **kw))
+    x = block(x, "context2", lambda n, **kw: layers.Conv1D(192, 5, padding="same", dilation_rate=2, name=n, **kw))
+    x = drop(block(x, "context3", lambda n, **kw: layers.Conv1D(192, 3, padding="same", dilation_rate=4, name=n,
+                                                                  **kw)))
+    outputs = layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    return tf.keras.Model(inputs, outputs, name="string_reader")
 
 
 def ctc_loss(targets, probs):

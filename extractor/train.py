@@ -25,7 +25,8 @@ import numpy as np
 from . import augment, mnist
 from .model import CLASSES, DEFAULT_MODEL, NOT_A_DIGIT, batchnorm_name, build_model, quiet_tensorflow
 from .pairs import DEFAULT_PAIR_MODEL, NOT_A_PAIR, PAIR_CLASSES, build_pair_model, make_pair_epoch, normalize_pairs
-from .strings import DEFAULT_STRING_MODEL, build_string_model, ctc_loss, decode, make_line_epoch
+from .strings import (DEFAULT_STRING_MODEL, build_string_model, build_string_reader, ctc_loss, decode,
+                      make_field_epoch, make_line_epoch)
 from .normalize import normalize_batch
 
 #: Share of "not a digit" crops added to each epoch, relative to the number of digits.
@@ -111,9 +112,11 @@ def prefetched_epochs(make, args: tuple, epochs: int):
     return epochs_made()
 
 
-def fit_epochs(model, made, epochs: int, batch_size: int, log, report=lambda model: "") -> None:
+def fit_epochs(model, made, epochs: int, batch_size: int, log, report=lambda model: "",
+               checkpoint: Path | None = None) -> None:
     """Train ``model`` (compiled) one epoch of ``made`` (prefetched_epochs) at a time, on the cosine
-    learning-rate schedule, logging each epoch with what ``report`` adds."""
+    learning-rate schedule, logging each epoch with what ``report`` adds; after each epoch the model
+    as it stands is saved to ``checkpoint`` when given, to look at during a long run."""
     with contextlib.closing(made):
         tick = time.time()
         for epoch, x, y in made:
@@ -123,6 +126,8 @@ def fit_epochs(model, made, epochs: int, batch_size: int, log, report=lambda mod
             log(f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
                 f"loss {history.history['loss'][-1]:.4f}  " + (f"train acc {acc[-1]:.4f}  " if acc else "")
                 + f"{report(model)}{time.time() - tick:.0f}s")
+            if checkpoint is not None:
+                save_model(model, checkpoint)
             tick = time.time()
 
 
@@ -282,6 +287,7 @@ class Composed:
     classes: int
     facts: dict                  # the card's facts of the training data (and loss)
     report: Callable | None = None  # (model, test split) -> text logged after each epoch
+    sources: Callable | None = None  # () -> the card's account of the training data's sources
 
 
 def train_composed(what: Composed, data: str | None = None, epochs: int = 8, seed: int = 1,
@@ -295,10 +301,13 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
     folder, images, test_split, made, tf = composed_training(data, what.make_epoch, epoch_size, seed, epochs)
     model = what.build()
     model.compile(**what.compile(tf))
+    checkpoint = out.with_name(out.stem + ".checkpoint.keras")
     fit_epochs(model, made, epochs, what.batch_size, log,
-               **({"report": lambda model: what.report(model, test_split)} if what.report else {}))
+               **({"report": lambda model: what.report(model, test_split)} if what.report else {}),
+               checkpoint=checkpoint)
 
     folded = fold_and_save(model, what.build, out)
+    checkpoint.unlink(missing_ok=True)
     scores = what.scores(folded, test_split.images, test_split.labels)
     card = {
         **card_facts(folded, out, folder, len(images), len(test_split.labels)),
@@ -308,6 +317,7 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
             "command": command or f"extractor train {what.flag}",
             "seed": seed, "epochs": epochs, what.per_epoch: epoch_size, "batch_size": what.batch_size,
             **what.facts,
+            **({"sources": what.sources()} if what.sources else {}),
             **run_facts(started, tf),
         },
         "mnist_test": {k: round(v, 6) for k, v in scores.items()},
@@ -375,4 +385,63 @@ LINE_READER = Composed(
                         "thickness (30% thinned for a fine pen), blur, binarization, specks"},
     report=lambda model, test: "lines exact {lines_exact:.4f}  ".format(
         **line_scores(model, test.images, test.labels, size=1000)),
+)
+
+
+#: Synthetic fields made for each epoch of the string reader, and the test fields it is scored on.
+FIELD_EPOCH_SIZE = 40_000
+FIELD_TEST_SIZE = 3_000
+
+
+def field_scores(model, images: np.ndarray, labels: np.ndarray, size: int = FIELD_TEST_SIZE, seed: int = 0) -> dict:
+    """The string reader on synthetic fields whose MNIST digits come from the *test* set: the share
+    read exactly, and the share of their digits read right."""
+    from .evaluate import digits_right
+    from .model import probabilities
+
+    x, y = make_field_epoch(images, labels, size, seed, epoch=10_000)
+    probs = probabilities(model, x)
+    truth = ["".join(str(int(v)) for v in row if v >= 0) for row in y]
+    read = [decode(p).text for p in probs]
+    return {"fields_exact": float(np.mean([r == t for r, t in zip(read, truth)])),
+            "digits_right": sum(digits_right(t, r) for t, r in zip(truth, read)) / sum(len(t) for t in truth)}
+
+
+def string_reader_sources() -> dict:
+    """The model card's account of where the string reader's training digits come from."""
+    from . import synth
+
+    fonts = synth.find_fonts()
+    shares = dict(synth.SOURCE_SHARES)
+    if not fonts:
+        shares["pen"] += shares.pop("font")
+    faces: dict[str, dict] = {}
+    for font in fonts:
+        entry = faces.setdefault(font.source, {"licence": font.licence, "files": []})
+        entry["files"].append(Path(font.path).name)
+    return {"shares": shares,
+            "mnist": "MNIST training digits (Yann LeCun, Corinna Cortes, Christopher Burges; CC BY-SA 3.0)",
+            "fonts": faces, "font_files": len(fonts), "font_families": len(faces),
+            "pen": {"allographs": {d: list(names) for d, names in synth.ALLOGRAPHS.items()}}}
+
+
+STRING_READER = Composed(
+    flag="--strings", default_out=DEFAULT_STRING_MODEL, build=build_string_reader, make_epoch=make_field_epoch,
+    compile=lambda tf: {"optimizer": tf.keras.optimizers.Adam(PEAK_LEARNING_RATE, clipnorm=5.0), "loss": ctc_loss},
+    scores=field_scores,
+    logged=("fields_exact", "digits_right"),
+    epoch_size=FIELD_EPOCH_SIZE, per_epoch="fields_per_epoch", batch_size=64,
+    task="a field's grey crop holding 1-12 handwritten digits with separators, read at once: 32x192 "
+         "darkness crops to 48 steps of 11 classes (digits 0-9, then the CTC blank)",
+    classes=11,
+    facts={"loss": "CTC",
+           "data_made": "per epoch, synthetic grey fields (extractor/synth.py): one writer per field, its "
+                        "digits from MNIST training digits, a handwriting font, or the pen-stroke model's "
+                        "allographs; amounts and dates with separators, Indian grouping, '/-', '=', small "
+                        "raised or chained trailing zeros, joined or apart, a wandering baseline; paper "
+                        "plain, tinted, graded, guilloche, tiled print, textured, rules, box walls, printed "
+                        "signs; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
+    report=lambda model, test: "fields exact {fields_exact:.4f}  ".format(
+        **field_scores(model, test.images, test.labels, size=1000)),
+    sources=string_reader_sources,
 )

@@ -140,7 +140,9 @@ def test_line_reader_reads_lines_the_glyph_reader_cannot_cut(classifier, mnist_t
     assert both >= alone + 4 and both >= 20
 
 
-def test_tiny_line_training_run_writes_a_model_and_card(tmp_path):
+def test_tiny_string_reader_training_run_writes_a_model_and_card(tmp_path):
     card = tiny_training_run(tmp_path, "--strings", "strings.keras")
-    assert card["classes"] == strings.CLASSES and card["training"]["lines_per_epoch"] == 200
-    assert set(card["mnist_test"]) == {"lines_exact", "digits_right"}
+    assert card["classes"] == strings.CLASSES and card["training"]["fields_per_epoch"] == 200
+    assert set(card["mnist_test"]) == {"fields_exact", "digits_right"}
+    sources = card["training"]["sources"]
+    assert sum(sources["shares"].values()) == pytest.approx(1.0) and "MNIST" in sources["mnist"]

@@ -1,0 +1,56 @@
+"""Synthetic training fields: grey images of handwritten numbers on paper, with their digits."""
+
+import numpy as np
+import pytest
+
+from extractor import strings, synth
+
+
+def test_amounts_are_grouped_as_writers_group_them():
+    assert "".join(synth._grouped("1500000", ",", indian=False)) == "1,500,000"
+    assert "".join(synth._grouped("1500000", ",", indian=True)) == "15,00,000"
+    assert "".join(synth._grouped("100000", ",", indian=True)) == "1,00,000"
+    assert "".join(synth._grouped("999", ".", indian=False)) == "999"
+
+
+def test_every_allograph_draws_its_digit_as_ink():
+    rng = np.random.default_rng(2)
+    for digit, styles in synth.ALLOGRAPHS.items():
+        for name in styles:
+            writer = synth.Writer("pen", tuple(name if d == digit else next(iter(synth.ALLOGRAPHS[d]))
+                                               for d in range(10)))
+            ink = synth.pen_digit(digit, name, rng, 40, writer)
+            assert 36 <= ink.shape[0] <= 54 and ink.max() > 0.9, (digit, name)
+            if digit == 1:  # a 1 is a stroke, whatever its flag
+                assert ink.shape[1] < 0.8 * ink.shape[0], name
+            else:  # a drawn line, not a blob
+                assert 0.05 < (ink > 0.5).mean() < 0.6, (digit, name)
+
+
+def test_fields_are_grey_crops_holding_their_digits(mnist_test):
+    rng = np.random.default_rng(5)
+    source = synth.mnist_by_label(mnist_test.images, mnist_test.labels)
+    fonts = synth.find_fonts()
+    for _ in range(60):
+        image, digits = synth.training_field(rng, fonts, source)
+        assert image.dtype == np.uint8 and image.ndim == 2 and 20 <= image.shape[0] <= 90
+        assert digits.isdigit() and 1 <= len(digits) <= strings.MAX_DIGITS
+        paper, ink = np.percentile(image, [90, 1])
+        assert paper - ink >= 25  # the writing is darker than its paper
+        crop, scale = strings.normalize_crop(image)
+        assert crop.shape == (strings.CROP_HEIGHT, strings.CROP_WIDTH) and crop.max() > 0.9
+
+
+def test_a_crop_keeps_its_grey_and_its_columns_map_back():
+    gray = np.full((50, 100), 200, np.uint8)
+    gray[10:40, 20:30] = 40      # a dark stroke
+    gray[10:40, 60:70] = 150     # a faint one, kept faint, not binarized
+    crop, scale = strings.normalize_crop(gray)
+    assert scale == pytest.approx(strings.CROP_HEIGHT / 50)
+    cols = np.flatnonzero(crop.max(axis=0) > 0.5)
+    assert cols[0] / scale == pytest.approx(20, abs=2) and (cols[-1] + 1) / scale == pytest.approx(30, abs=2)
+    faint = crop[:, int(62 * scale): int(68 * scale)].max()
+    assert 0.2 < faint < 0.45
+    assert not crop[:, int(100 * scale) + 1:].any()  # left-aligned, the rest empty
+    long_crop, long_scale = strings.normalize_crop(np.full((20, 2000), 100, np.uint8))
+    assert long_scale * 2000 == pytest.approx(strings.CROP_WIDTH)  # narrowed, never cut
