@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, batch, clean, fields, layout, segment
+from . import assemble, batch, clean, fields, layout, orient, segment
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
@@ -113,19 +113,38 @@ def _read_field_ink(ink: np.ndarray, darkness: clean.Darkness, height: float, cl
     return assemble.with_line_reader([(glyph_read, main)], classify, box)[0]
 
 
+#: Glyphs whose longer side is within these multiples of the expected digit height are looked at
+#: to tell whether a page lies on its side.
+TURN_GLYPH_SIZE = (0.3, 3.0)
+
+
 def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[assemble.DigitString]:
     """Every handwritten digit string on a page: one per printed box (a comb is one box), then the
-    free lines of writing outside the boxes, small printed text left out."""
-    image, scale = clean.working_copy(image, dpi or ASSUMED_DPI)
-    strings = _read_page_strings(image, (dpi or ASSUMED_DPI) * scale, classify)
-    return [assemble.rescaled(s, 1 / scale) for s in strings]
+    free lines of writing outside the boxes, small printed text left out. A phone photo is first
+    flattened onto its sheet, and a page scanned on its side or upside down is read upright; the
+    boxes are on the page as given."""
+    page = orient.flattened(image)
+    dpi = orient.sheet_dpi(page, dpi) or ASSUMED_DPI
+    looked_sideways = False
+    while True:
+        work, scale = clean.working_copy(page.image, dpi)
+        cleaned = clean.clean_page(work, dpi=dpi * scale)
+        height = clean.estimate_digit_height(cleaned.gray, dpi * scale)
+        glyphs = segment.components(cleaned.ink, height, darkness=cleaned.darkness)
+        if not looked_sideways:
+            looked_sideways = True
+            low, high = (share * height for share in TURN_GLYPH_SIZE)
+            sized = [g for g in glyphs if low <= max(g.w, g.h) <= high]
+            if orient.lines_run_down([(g.x, g.y, g.w, g.h) for g in sized]):
+                page = orient.turned(page, orient.sideways_turn([g.ink for g in sized], classify.rough))
+                continue
+        found = _read_page_strings(cleaned, height, glyphs, dpi * scale, classify)
+        return [assemble.moved(assemble.rescaled(s, 1 / scale), page.to_given) for s in found]
 
 
-def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble.DigitString]:
-    """The strings of a page at its working resolution."""
-    page = clean.clean_page(image, dpi=dpi)
-    height = clean.estimate_digit_height(page.gray, dpi)
-    glyphs = segment.components(page.ink, height, darkness=page.darkness)
+def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segment.Glyph], dpi: float,
+                       classify) -> list[assemble.DigitString]:
+    """The strings of a cleaned page at its working resolution."""
     reads: list[tuple[assemble.DigitString, list[segment.Glyph]]] = []  # each with its line's glyphs
     loose = []
     boxes = layout.find_boxes(page.rules, height)
@@ -154,14 +173,16 @@ def _read_page_strings(image: np.ndarray, dpi: float, classify) -> list[assemble
         for part, run in enumerate(parts, start=1):
             name = f"line_{number}" if len(parts) == 1 else f"line_{number}_{part}"
             x0, x1 = min(d.x for d in run), max(d.x + d.w for d in run)
-            span = [g for g in line if x0 <= g.x + g.w / 2 <= x1]
+            # the glyphs centred in the run; where it was cut from one wider glyph, that glyph
+            span = ([g for g in line if x0 <= g.x + g.w / 2 <= x1]
+                    or [g for g in line if g.x < x1 and g.right > x0])
             run, span = _faint_look_at_run(run, span, page, height, line_h, boxes, classify)
             reads.append((assemble.string_of(name, run), span))
-    strings = assemble.with_line_reader(reads, classify)
+    read = assemble.with_line_reader(reads, classify)
     if page.skew:  # boxes on the page as scanned
         to_scan = clean.unrotated_box(page.skew, page.gray.shape)
-        strings = [assemble.moved(s, to_scan) for s in strings]
-    return strings
+        read = [assemble.moved(s, to_scan) for s in read]
+    return read
 
 
 def _read_box(box: layout.Field, glyphs: list[segment.Glyph], classify):
@@ -286,7 +307,8 @@ def extract(inputs, layout: str = "page", model: str | None = None, review_below
             dpi: int = DEFAULT_DPI, annotate: str | None = None, workers: int = 1, classify=None,
             progress=None, on_plan=None, journal: str | None = None, resume: bool = False,
             template=None, scheduler=None) -> pd.DataFrame:
-    """Read every input (files and folders) into the long table of DESIGN.md §3.
+    """Read every input (files and folders) into the long table of DESIGN.md §3. Files in the
+    folders that are neither images nor PDFs are not rows: the table's ``attrs["skipped"]`` names them.
 
     ``workers`` > 1 reads pages in that many processes, ``scheduler`` (a Dask scheduler address or
     Client) on a cluster; the table is the same either way.
@@ -306,7 +328,8 @@ def extract(inputs, layout: str = "page", model: str | None = None, review_below
 
         template = load_template(template)
     options = Options(layout=layout, review_below=review_below, dpi=dpi, annotate=annotate, template=template)
-    items = find_inputs(list(inputs))
+    found = find_inputs(list(inputs))
+    items = found.items
     units, failed = batch.plan(items)
     if on_plan:
         on_plan(len(units))
@@ -334,8 +357,10 @@ def extract(inputs, layout: str = "page", model: str | None = None, review_below
     rows_of = dict(failed)
     for index, pages in pages_of.items():
         rows_of[index] = [row for page in sorted(pages) for row in pages[page]]
-    return long_frame([row for index in range(len(items)) for row in rows_of.get(index, [])],
-                      details=template is not None)
+    frame = long_frame([row for index in range(len(items)) for row in rows_of.get(index, [])],
+                       details=template is not None)
+    frame.attrs["skipped"] = found.skipped  # files in the folders that are not images or PDFs
+    return frame
 
 
 def annotate_page(page: Page, strings: list[assemble.DigitString], folder: Path, review_below: float) -> Path:

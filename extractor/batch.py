@@ -40,6 +40,11 @@ def plan(items: list[Input]) -> tuple[list[Unit], dict[int, list[dict]]]:
     return units, failed
 
 
+#: The error row of a page the extractor itself failed on (a bug, not the file's fault).
+INTERNAL_ERROR = ("could not read this page: extractor failed on it (an internal error, not a fault of the "
+                  "file; please report it with the file)")
+
+
 def read_unit(unit: Unit, classify, options) -> list[dict]:
     """The rows of one page; a failure of any kind is one error row for that page."""
     from .api import read_page
@@ -51,8 +56,8 @@ def read_unit(unit: Unit, classify, options) -> list[dict]:
         return [error_row(unit.item.source, str(exc), unit.page)]
     except MemoryError:
         return [error_row(unit.item.source, "page too large to read in memory", unit.page)]
-    except Exception as exc:  # a bug or an odd file must not take the batch down
-        return [error_row(unit.item.source, f"could not read page: {type(exc).__name__}: {exc}", unit.page)]
+    except Exception:  # a bug or an odd file must not take the batch down
+        return [error_row(unit.item.source, INTERNAL_ERROR, unit.page)]
 
 
 # One classifier per worker process, made by the pool initializer.
@@ -93,8 +98,9 @@ def run_on_cluster(units: list[Unit], options, scheduler: str, model_path=None) 
         for unit, future in zip(units, futures):
             try:
                 rows = future.result()
-            except Exception as exc:  # a lost worker or a failed task: this page gets an error row
-                rows = [error_row(unit.item.source, f"cluster could not read page: {type(exc).__name__}: {exc}", unit.page)]
+            except Exception:  # a lost worker or a failed task: this page gets an error row
+                rows = [error_row(unit.item.source, "the cluster could not read this page (a worker was lost or "
+                                                    "failed): run it again", unit.page)]
             yield unit, rows
     finally:
         if client is not scheduler:

@@ -74,9 +74,10 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
 @click.option("--template", help="Read a template's named fields (built-in name such as cts2010, or a YAML file): one row per page.")
 @click.option("--details", type=click.Path(dir_okay=False), help="With --template: also write the long form, a row per field.")
 @click.option("--scheduler", help="Address of a Dask scheduler (tcp://host:8786): read the pages on that cluster.")
+@click.option("--verbose", is_flag=True, help="Also name the files skipped as neither images nor PDFs.")
 @click.pass_context
 def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, workers, resume, template, details,
-            scheduler):
+            scheduler, verbose):
     """Read handwritten digits from images and PDFs (files or folders, recursively) into a CSV."""
     import os
     import time
@@ -121,11 +122,17 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
         _fail(exc, ctx.obj["debug"])
     failed = frame[frame["error"] != ""]
     read = frame[(frame["error"] == "") & (frame["text"] != "")]
+    skipped = frame.attrs.get("skipped", [])
     click.echo(f"{frame['source'].nunique()} files, {len(frame[frame['error'] == ''].groupby(['source', 'page']))} pages, "
                f"{len(read)} strings, {int(read['needs_review'].sum())} need review, "
-               f"{failed['source'].nunique()} errors, {time.time() - started:.1f}s -> {output}", err=True)
+               f"{failed['source'].nunique()} errors, "
+               + (f"{len(skipped)} skipped (not images or PDFs), " if skipped else "")
+               + f"{time.time() - started:.1f}s -> {output}", err=True)
     for _, row in failed.iterrows():
         click.echo(f"  {row['source']}: {row['error']}", err=True)
+    if verbose:
+        for name in skipped:
+            click.echo(f"  skipped {name}: not an image or a PDF", err=True)
     sys.exit(1 if len(failed) else 0)
 
 

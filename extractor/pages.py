@@ -1,8 +1,9 @@
-"""Finding inputs and loading them as pages: PNG, JPEG, TIFF (every frame), BMP and PDF (every page).
+"""Finding inputs and loading them as pages: PNG, JPEG, TIFF, BMP, WebP, GIF, HEIC (every frame of
+each) and PDF (every page).
 
 A page is the unit of work: ``Page(source, number, image, dpi)`` with ``image`` an 8-bit array, grey
-or colour, as scanned. Anything that cannot be read raises :class:`InputError` with one line that
-says why, so the batch can record it and go on.
+or colour, upright as a viewer shows it (its EXIF orientation applied). Anything that cannot be read
+raises :class:`InputError` with one line that says why, so the batch can record it and go on.
 """
 
 from __future__ import annotations
@@ -15,13 +16,36 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from .errors import InputError, MissingDependency
 from .model import stderr_silenced
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+try:  # HEIC/HEIF (iPhone photos), through the pillow-heif plugin, an install dependency
+    from pillow_heif import register_heif_opener
+except ImportError:  # pragma: no cover - a broken install: HEIC files get an error row naming it
+    register_heif_opener = None
+else:
+    register_heif_opener()
+
+HEIF_SUFFIXES = {".heic", ".heif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"} | HEIF_SUFFIXES
 PDF_SUFFIXES = {".pdf"}
+#: The EXIF tag that says how a photo must be turned to be shown upright.
+EXIF_ORIENTATION = 0x0112
+#: A resolution below this in a file is a screen's default (cameras and editors write 72 or 96),
+#: not a scan's: such a page is taken as of unknown resolution.
+MIN_SCAN_DPI = 100
+
+
+def file_dpi(info: dict) -> float | None:
+    """The scan resolution an image file states, or None when it states none that is plausible.
+
+    >>> file_dpi({"dpi": (300, 300)}), file_dpi({"dpi": (72, 72)}), file_dpi({})
+    (300.0, None, None)
+    """
+    dpi = info.get("dpi", (None,))[0]
+    return float(dpi) if dpi and float(dpi) >= MIN_SCAN_DPI else None
 #: Largest page accepted, in pixels: a letter page at 600 dpi is 34 MP; 200 MP would exhaust memory.
 MAX_PIXELS = 120_000_000
 #: Smallest page side that can hold a digit, in pixels.
@@ -52,18 +76,29 @@ class Input:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a search of the given files and folders found: the inputs to read, and the files in
+    the folders that are neither images nor PDFs, skipped but named (``skipped``)."""
+
+    items: list[Input]
+    skipped: list[str]
+
+
 def _source_name(path: Path, root: Path | None) -> str:
     name = str(path.relative_to(root)) if root is not None else str(path)
     return os.fsdecode(name).encode("utf-8", "replace").decode("utf-8")
 
 
-def find_inputs(paths: list[str | os.PathLike]) -> list[Input]:
+def find_inputs(paths: list[str | os.PathLike]) -> Inputs:
     """Every image and PDF under the given files and folders, recursively, in a stable order.
 
-    Files given by name are taken whatever their suffix; in folders only known suffixes are taken.
-    Unreadable folders and symlink loops become error entries instead of stopping the search.
+    Files given by name are taken whatever their suffix; in folders only known suffixes are taken,
+    and the other files are listed as skipped. Unreadable folders and symlink loops become error
+    entries instead of stopping the search.
     """
     found: list[Input] = []
+    skipped: list[str] = []
     for given in paths:
         root = Path(given)
         if root.is_dir():
@@ -89,12 +124,14 @@ def find_inputs(paths: list[str | os.PathLike]) -> list[Input]:
                     path = Path(folder) / name
                     if path.suffix.lower() in IMAGE_SUFFIXES | PDF_SUFFIXES:
                         found.append(Input(path, _source_name(path, root)))
+                    else:
+                        skipped.append(_source_name(path, root))
                 # Folders named like images (scan.png/) are walked as folders, never read as files.
         elif root.exists() or root.is_symlink():
             found.append(Input(root, _source_name(root, None)))
         else:
             found.append(Input(root, _source_name(root, None), "no such file or folder"))
-    return found
+    return Inputs(found, skipped)
 
 
 def to_pixels(image: Image.Image) -> np.ndarray:
@@ -150,23 +187,36 @@ def image_errors():
         raise InputError("image too large to hold in memory") from None
 
 
+def upright(frame: Image.Image) -> Image.Image:
+    """The frame turned and mirrored as its EXIF orientation tag says a viewer shows it (a phone
+    stores a photo as its sensor saw it, and a tag saying which way is up)."""
+    if frame.getexif().get(EXIF_ORIENTATION, 1) in (None, 1):
+        return frame
+    return ImageOps.exif_transpose(frame)
+
+
+def _check_heif(path: Path) -> None:
+    if path.suffix.lower() in HEIF_SUFFIXES and register_heif_opener is None:
+        raise MissingDependency("reading HEIC/HEIF photos needs the Python package pillow-heif: "
+                                "pip install pillow-heif")
+
+
 def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
+    _check_heif(path)
     with image_errors():
         with Image.open(path) as image:
             if image.format == "PNG" and image.mode in ("L", "RGB") and only in (None, 1):
                 _check_size(image.width, image.height, "image")
-                pixels = _decoded_png(path)
+                pixels = _decoded_png(path) if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1) else None
                 if pixels is not None:
-                    dpi = image.info.get("dpi", (None,))[0]
-                    return [Page(source, 1, pixels, float(dpi) if dpi else None)]
+                    return [Page(source, 1, pixels, file_dpi(image.info))]
             pages = []
             for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
                 if only is not None and number != only:
                     continue
                 _check_size(frame.width, frame.height, "image" if number == 1 else f"frame {number}")
-                dpi = frame.info.get("dpi", (None,))[0]
                 frame.load()
-                pages.append(Page(source, number, to_pixels(frame), float(dpi) if dpi else None))
+                pages.append(Page(source, number, to_pixels(upright(frame)), file_dpi(frame.info)))
             return pages
 
 
@@ -253,6 +303,7 @@ def count_pages(path: Path) -> int:
     _check_file(path)
     if is_pdf(path):
         return pdf_page_count(path)
+    _check_heif(path)
     with image_errors():
         with Image.open(path) as image:
             return max(1, int(getattr(image, "n_frames", 1)))

@@ -92,7 +92,7 @@ def test_a_file_that_disappears_mid_run_becomes_an_error_row(pages, tmp_path, cl
     folder.mkdir()
     for name in ["page_00.png", "page_01.png"]:
         shutil.copy(pages / name, folder / name)
-    units, failed = batch.plan(find_inputs([folder]))
+    units, failed = batch.plan(find_inputs([folder]).items)
     (folder / "page_01.png").unlink()  # gone after it was listed, before it was read
     options = api.Options()
     rows = [row for _, rows in batch.run(units, options, workers=1, classify=classifier) for row in rows]

@@ -112,6 +112,7 @@ def test_folders_are_walked_sorted_with_loops_and_lookalikes_handled(tmp_path):
     (tmp_path / "notes.txt").write_text("skip me")
     os.symlink(tmp_path, tmp_path / "b" / "loop")
     found = find_inputs([tmp_path])
-    assert [i.source for i in found] == ["1.png", "b/2.png"]
+    assert [i.source for i in found.items] == ["1.png", "b/2.png"]
+    assert found.skipped == ["notes.txt"]  # not read, but named
     missing = find_inputs([tmp_path / "nope.png"])
-    assert missing[0].error == "no such file or folder"
+    assert missing.items[0].error == "no such file or folder"
