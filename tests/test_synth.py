@@ -38,7 +38,8 @@ def test_fields_are_grey_crops_holding_their_digits(mnist_test):
         paper, ink = np.percentile(image, [90, 1])
         assert paper - ink >= 25  # the writing is darker than its paper
         crop, scale = strings.normalize_crop(image)
-        assert crop.shape == (strings.CROP_HEIGHT, strings.CROP_WIDTH) and crop.max() > 0.9
+        assert crop.shape == (strings.CROP_HEIGHT, strings.CROP_WIDTH)
+        assert crop.max() > 0.6  # the ink stays dark after scaling, whatever the pen's width
 
 
 def test_a_crop_keeps_its_grey_and_its_columns_map_back():
