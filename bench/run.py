@@ -30,6 +30,31 @@ def tesseract(image_path: Path, psm: int) -> str:
     return "".join(ch for ch in run.stdout if ch.isdigit())
 
 
+#: The venv `make bench` installs RapidOCR into (never the project's own).
+RAPIDOCR_PYTHON = ROOT / "build" / "rapidocr-venv" / "bin" / "python"
+
+
+def rapidocr(paths: list[Path]) -> tuple[list[str], float] | None:
+    """What RapidOCR digits-only reads from each crop (bench/rapidocr_digits.py, in its own venv),
+    and the seconds it took; None when its venv is not there."""
+    if not RAPIDOCR_PYTHON.is_file():
+        return None
+    run = subprocess.run([str(RAPIDOCR_PYTHON), str(ROOT / "bench" / "rapidocr_digits.py")], capture_output=True,
+                         text=True, input="\n".join(str(p) for p in paths), check=True)
+    result = json.loads(run.stdout)
+    return result["texts"], result["seconds"]
+
+
+def calibration(confidences, exact) -> dict:
+    """How many strings fall in each confidence band and what share of them is exact."""
+    confidences, exact = np.asarray(confidences, float), np.asarray(exact, bool)
+    bands = {}
+    for low, high in ((0.9, 1.01), (0.8, 0.9), (0.5, 0.8), (0.0, 0.5)):
+        pick = (confidences >= low) & (confidences < high)
+        bands[f"{low:.1f}-{min(high, 1.0):.1f}"] = (int(pick.sum()), float(exact[pick].mean()) if pick.any() else float("nan"))
+    return bands
+
+
 def bench_classifier(classify, mnist_images) -> dict:
     batch = normalize_batch(list(mnist_images[:8192]))
     classify(batch[:1024])
@@ -38,16 +63,23 @@ def bench_classifier(classify, mnist_images) -> dict:
     return {"digits_per_s": len(batch) / (time.perf_counter() - started)}
 
 
-def bench_cheque_amounts(classify, use_tesseract: bool) -> dict:
+def bench_cheque_amounts(classify, use_tesseract: bool, peers: bool = True) -> dict:
     folder = REAL / "cheque_amounts"
-    result = evaluate.evaluate_string_folder(folder, classify=classify)
-    out = {"n": result["n"], "exact": result["exact"], "digit_accuracy": result["digit_accuracy"]}
-    if use_tesseract:
-        table = evaluate.read_labels(folder, "digits")
+    table = evaluate.read_labels(folder, "digits")
+    frame = api.extract([folder / name for name in table["file"]], layout="field", classify=classify)
+    rows = frame.set_index("source").loc[[str(folder / name) for name in table["file"]]]
+    exact = [r == t for r, t in zip(rows["text"], table["digits"])]
+    right = sum(evaluate.digits_right(t, r) for r, t in zip(rows["text"], table["digits"]))
+    out = {"n": len(table), "exact": float(np.mean(exact)), "digit_accuracy": right / sum(map(len, table["digits"])),
+           "calibration": calibration(rows["confidence"], exact)}
+    if use_tesseract and peers:
         started = time.perf_counter()
         read = [tesseract(folder / f, 7) for f in table["file"]]
         out["tesseract_exact"] = float(np.mean([r == t for r, t in zip(read, table["digits"])]))
         out["tesseract_s"] = time.perf_counter() - started
+    peer = rapidocr([folder / f for f in table["file"]]) if peers else None
+    if peer is not None:
+        out["rapidocr_exact"] = float(np.mean([r == t for r, t in zip(peer[0], table["digits"])]))
     return out
 
 
@@ -119,19 +151,71 @@ def bench_generated(classify, count: int, use_tesseract: bool, alone=None) -> di
     return out
 
 
-def bench_cheques(classify) -> dict:
-    """Real CTS-2010 cheques through the built-in template: date and amount exact."""
+def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
+    """Each cheque's date and amount field, as the cts2010 template places them, cut from the page
+    (deskewed, at the working resolution) into PNG files for the peers to read; by field, in the
+    order of truth.csv (a cheque the template cannot align gets an empty crop)."""
+    import cv2
+    import pandas as pd
+
+    from extractor import clean, fields, layout
+    from extractor.pages import load_pages
+    from extractor.templates import load_template
+
+    template = load_template("cts2010")
+    truth = pd.read_csv(folder / "truth.csv", dtype=str, keep_default_na=False)
+    crops: dict[str, list[Path]] = {"date": [], "amount": []}
+    for index, name in enumerate(truth["image"]):
+        page = load_pages(folder / name)[0]
+        image, scale = clean.working_copy(page.image, page.dpi or api.ASSUMED_DPI)
+        cleaned = clean.clean_page(image, dpi=(page.dpi or api.ASSUMED_DPI) * scale)
+        height = clean.estimate_digit_height(cleaned.gray, (page.dpi or api.ASSUMED_DPI) * scale)
+        boxes = layout.find_boxes(cleaned.rules, height)
+        try:
+            mapping = fields.align(template, cleaned.rules)
+        except Exception:
+            mapping = None
+        for spec in template.fields:
+            path = out / spec.name / f"{index:03d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            crop = np.full((8, 8), 255, np.uint8)
+            if mapping is not None:
+                x, y, w, h = fields.place(spec, mapping, boxes, cleaned.ink.shape, cleaned.rules)
+                crop = cleaned.gray[max(0, y): y + h, max(0, x): x + w]
+            cv2.imwrite(str(path), crop if crop.size else np.full((8, 8), 255, np.uint8))
+            crops[spec.name].append(path)
+    return crops
+
+
+def bench_cheques(classify, peers: bool = False) -> dict:
+    """Real CTS-2010 cheques through the built-in template: date and amount exact, with each field's
+    calibration; with ``peers``, Tesseract and RapidOCR on the same fields cut as the template places
+    them."""
     import pandas as pd
 
     from extractor.records import wide_frame
 
     folder = REAL / "cheques"
     truth = pd.read_csv(folder / "truth.csv", dtype=str, keep_default_na=False)
-    wide = wide_frame(api.extract([folder], template="cts2010", classify=classify), ["date", "amount"])
-    read = wide.set_index("source")
-    date = [read.loc[i, "date"] == d if i in read.index else False for i, d in zip(truth["image"], truth["date"])]
-    amount = [read.loc[i, "amount"] == a if i in read.index else False for i, a in zip(truth["image"], truth["amount_digits"])]
-    return {"n": len(truth), "date": float(np.mean(date)), "amount": float(np.mean(amount))}
+    frame = api.extract([folder], template="cts2010", classify=classify)
+    read = wide_frame(frame, ["date", "amount"]).set_index("source")
+    confidence = frame.set_index(["source", "field"])["confidence"]
+    out = {"n": len(truth)}
+    for field, column in (("date", "date"), ("amount", "amount_digits")):
+        exact = [i in read.index and read.loc[i, field] == t for i, t in zip(truth["image"], truth[column])]
+        out[field] = float(np.mean(exact))
+        out[f"{field}_calibration"] = calibration(
+            [confidence.get((i, field), 0.0) for i in truth["image"]], exact)
+    if peers:
+        crops = cheque_field_crops(folder, BUILD / "cheque_fields")
+        for field, column in (("date", "date"), ("amount", "amount_digits")):
+            if shutil.which("tesseract"):
+                read_t = [tesseract(p, 7) for p in crops[field]]
+                out[f"tesseract_{field}"] = float(np.mean([r == t for r, t in zip(read_t, truth[column])]))
+            peer = rapidocr(crops[field])
+            if peer is not None:
+                out[f"rapidocr_{field}"] = float(np.mean([r == t for r, t in zip(peer[0], truth[column])]))
+    return out
 
 
 def bench_template_forms(classify, count: int, alone=None) -> dict:
@@ -169,6 +253,44 @@ def bench_template_forms(classify, count: int, alone=None) -> dict:
     out = {"pages": count, "fields": sum(len(fields) for fields in truth.values()), "exact": exact(classify)}
     if alone is not None:
         out["alone_exact"] = exact(alone)
+    return out
+
+
+#: Field crops read in the field-speed run: the dev amounts repeated.
+FIELD_CROPS = 1080
+
+
+def bench_field_speed(workers: int = 2) -> dict:
+    """Field crops like the dev ones (cheque_amounts repeated to FIELD_CROPS) read as a user reads
+    them, `extractor extract --layout field --workers 2` in a fresh process, start-up included; and
+    by Tesseract with as many processes, and RapidOCR digits-only in one, in the same run."""
+    import concurrent.futures
+    import sys
+
+    source = REAL / "cheque_amounts"
+    names = sorted(p.name for p in source.glob("*.jpg"))
+    folder = BUILD / "field_speed"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    crops = []
+    for i in range(FIELD_CROPS):
+        path = folder / f"f{i:04d}_{names[i % len(names)]}"
+        shutil.copy(source / names[i % len(names)], path)
+        crops.append(path)
+    out = {"fields": FIELD_CROPS, "workers": workers}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--layout", "field", "-o",
+                    str(BUILD / "field_speed.csv"), "--workers", str(workers)], check=True, capture_output=True)
+    out["ours_s"] = time.perf_counter() - started
+    if shutil.which("tesseract"):
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:  # each call is its own process
+            list(pool.map(lambda p: tesseract(p, 7), crops))
+        out["tesseract_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if rapidocr(crops) is not None:
+        out["rapidocr_s"] = time.perf_counter() - started
     return out
 
 
@@ -278,36 +400,59 @@ def main():
     speed = bench_classifier(classify, test.images)
     lines += ["", f"Classification: {speed['digits_per_s']:,.0f} digits/s (batches of 1024, this machine).", ""]
 
-    # The same sets read by the glyph reader alone, without the line reader's second opinion.
-    alone = api.Classifier(line_model_path=None)
-    lines += ["## Strings", "", "The line reader's MNIST test lines: "
+    # The same sets read by the glyph reader alone, without the string reader's reading.
+    alone = api.Classifier(string_model_path=None)
+    lines += ["## Strings", "", "The string reader's synthetic fields from MNIST test digits: "
               + ", ".join(f"{k} {v:.2%}" for k, v in read_card(strings.DEFAULT_STRING_MODEL).get("mnist_test", {}).items())
-              + ". *Glyphs alone*: the same set read without the line reader's second opinion.", "",
-              "| set | n | exact strings | digits right | glyphs alone | Tesseract exact |", "|---|---|---|---|---|---|"]
+              + ". *Glyphs alone*: the same set read by the glyph reader alone, without the string reader. "
+              "RapidOCR: PP-OCRv4's recognizer from the rapidocr_onnxruntime wheel, each crop alone, its CTC "
+              "output restricted to the blank and the digits, greedy decoding.", "",
+              "| set | n | exact strings | digits right | glyphs alone | Tesseract exact | RapidOCR exact |",
+              "|---|---|---|---|---|---|---|"]
+    calibrated = []
     if (REAL / "cheque_amounts" / "labels.csv").is_file():
         c = bench_cheque_amounts(classify, use_tesseract)
-        c0 = bench_cheque_amounts(alone, False)
+        c0 = bench_cheque_amounts(alone, False, peers=False)
         lines.append(f"| cheque_amounts (`--layout field`) | {c['n']} | {c['exact']:.1%} | {c['digit_accuracy']:.1%} | "
-                     f"{c0['exact']:.1%} | {c.get('tesseract_exact', float('nan')):.1%} |")
+                     f"{c0['exact']:.1%} | {c.get('tesseract_exact', float('nan')):.1%} | "
+                     f"{c.get('rapidocr_exact', float('nan')):.1%} |")
+        calibrated.append(("cheque_amounts", c["calibration"]))
     if (REAL / "nist_form" / "ground_truth.json").is_file():
         n = bench_nist(classify)
         n0 = bench_nist(alone)
-        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | {n0['found']} of {n0['of']} | |")
+        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | {n0['found']} of {n0['of']} | | |")
     g = bench_generated(classify, args.pages, use_tesseract, alone)
     lines.append(f"| generated forms from MNIST test digits (`--layout page`) | {g['pages']} pages, {g['digits']} digits | "
                  f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | {g['alone_string_exact']:.1%} | "
-                 f"digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} |")
+                 f"digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} | |")
     if (REAL / "cheques" / "truth.csv").is_file():
-        c = bench_cheques(classify)
+        c = bench_cheques(classify, peers=True)
         c0 = bench_cheques(alone)
+        nan = float("nan")
         lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | date {c['date']:.1%}, amount {c['amount']:.1%} | | "
-                     f"date {c0['date']:.1%}, amount {c0['amount']:.1%} | |")
+                     f"date {c0['date']:.1%}, amount {c0['amount']:.1%} | "
+                     f"date {c.get('tesseract_date', nan):.1%}, amount {c.get('tesseract_amount', nan):.1%} | "
+                     f"date {c.get('rapidocr_date', nan):.1%}, amount {c.get('rapidocr_amount', nan):.1%} |")
+        calibrated += [("cheques, date", c["date_calibration"]), ("cheques, amount", c["amount_calibration"])]
     f = bench_template_forms(classify, args.pages, alone)
     lines.append(f"| generated forms through a `template init` template, shifted, rotated ±3°, scaled ±5% | "
-                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | {f['alone_exact']:.1%} | |")
+                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | {f['alone_exact']:.1%} | | |")
+    if calibrated:
+        bands = list(calibrated[0][1])
+        lines += ["", "## Calibration", "", "How many strings read with each confidence, and what share of them is "
+                  "exact (`confidence` is meant as the probability that the string is right).", "",
+                  "| set | " + " | ".join(f"confidence {b}" for b in bands) + " |", "|---|" + "---|" * len(bands)]
+        for name, table in calibrated:
+            lines.append(f"| {name} | " + " | ".join(f"{n}: {share:.1%}" if n else "0" for n, share in table.values()) + " |")
     lines += ["", "## Speed", "", "| what | ours | Tesseract |", "|---|---|---|",
               f"| generated 300-dpi letter pages, 1 process | {g['pages_per_s']:.2f} pages/s, {g['digits_per_s']:.0f} digits/s | "
               f"{g.get('tesseract_pages_per_s', float('nan')):.2f} pages/s |", ""]
+    if (REAL / "cheque_amounts" / "labels.csv").is_file():
+        fs = bench_field_speed()
+        rate = lambda key: f"{fs['fields'] / fs[key]:.0f} fields/s ({fs[key]:.1f} s)" if key in fs else ""
+        lines += [f"| {fs['fields']} field crops (cheque_amounts repeated), `--layout field --workers 2`, start-up "
+                  f"included | {rate('ours_s')} | {rate('tesseract_s')} (2 processes); RapidOCR digits-only, "
+                  f"1 process: {rate('rapidocr_s')} |", ""]
     lines += throughput_lines(bench_throughput(args.throughput_pages))
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

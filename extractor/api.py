@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import assemble, batch, clean, fields, layout, orient, segment
+from . import assemble, batch, clean, fields, layout, orient, segment, strings
 from .errors import BadArgument
 from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
 from .normalize import normalize_gray_crop
@@ -51,15 +51,15 @@ class Options:
 class Classifier:
     """The model, loaded once per process, called on batches of normalized crops; with it, where
     their files are present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
-    glyphs that may be two overlapping digits, and the line reader (strings.py) as ``lines``, which
-    reads a whole string at once as a second opinion (each None without its file); and as ``rough``
-    and ``rough_pairs`` the digit and pair models with 8-bit weights, several times faster and
-    within a few hundredths of them, with which segmentation ranks its many candidate cuts and
-    picks the glyphs worth reading as pairs, before reading those with the models themselves."""
+    glyphs that may be two overlapping digits, and the string reader (strings.py) as ``strings``,
+    which reads a field's grey crop whole (each None without its file); and as ``rough`` and
+    ``rough_pairs`` the digit and pair models with 8-bit weights, several times faster and within a
+    few hundredths of them, with which segmentation ranks its many candidate cuts and picks the
+    glyphs worth reading as pairs, before reading those with the models themselves."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
-                 line_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
+                 string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
         quiet_tensorflow(threads)
         self.path = model_path
 
@@ -68,11 +68,11 @@ class Classifier:
 
         self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
         self.rough = reader(model_path, quantized=True)
-        self.pairs = self.lines = self.rough_pairs = None
+        self.pairs = self.strings = self.rough_pairs = None
         if pair_model_path and Path(pair_model_path).is_file():
             self.pairs, self.rough_pairs = reader(pair_model_path), reader(pair_model_path, quantized=True)
-        if line_model_path and Path(line_model_path).is_file():
-            self.lines = reader(line_model_path)
+        if string_model_path and Path(string_model_path).is_file():
+            self.strings = reader(string_model_path)
 
     @functools.cached_property
     def model(self):
@@ -92,25 +92,25 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
         return assemble.rescaled(read_field_image(small, classify, name), gray.shape[0] / FIELD_MAX_HEIGHT)
     guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
     page = clean.clean_page(gray, digit_height=guess, deskew=False)
-    first = _read_field_ink(page.ink, page.darkness, guess, classify, name)
+    glyph_read = _read_field_ink(page.ink, page.darkness, guess, classify, name)
     look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess,  # a light pen's digits
-                             in_doubt=assemble.in_doubt(first.digits))
-    if look is None:
-        return first
-    second = _read_field_ink(look[0], page.darkness, guess, classify, name)
-    return second if fields.with_faint_digits(first, second, *look) else first
+                             in_doubt=assemble.in_doubt(glyph_read.digits))
+    if look is not None:
+        second = _read_field_ink(look[0], page.darkness, guess, classify, name)
+        glyph_read = second if fields.with_faint_digits(glyph_read, second, *look) else glyph_read
+    box = (0, 0, gray.shape[1], gray.shape[0])  # the string reader reads the whole field
+    return assemble.with_string_reader([(glyph_read, box)], gray, classify, box)[0]
 
 
 def _read_field_ink(ink: np.ndarray, darkness: clean.Darkness, height: float, classify, name: str) -> assemble.DigitString:
-    """The string on the main line of a field image's ink."""
+    """The glyph reader's string on the main line of a field image's ink."""
     glyphs = segment.components(ink, height, darkness=darkness)
     main = segment.main_line(segment.group_lines(glyphs))
     box = (0, 0, ink.shape[1], ink.shape[0])
     if not main:
         return assemble.string_of(name, [], box)
     found, probs = segment.segment_line(main, classify)
-    glyph_read = assemble.string_of(name, assemble.read_digits(found, probs), box)
-    return assemble.with_line_reader([(glyph_read, main)], classify, box)[0]
+    return assemble.string_of(name, assemble.read_digits(found, probs), box)
 
 
 #: Glyphs whose longer side is within these multiples of the expected digit height are looked at
@@ -125,7 +125,7 @@ def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[asse
     boxes are on the page as given."""
     page = orient.flattened(image)
     dpi = orient.sheet_dpi(page, dpi) or ASSUMED_DPI
-    looked_sideways = False
+    looked_sideways = turned_over = False
     while True:
         work, scale = clean.working_copy(page.image, dpi)
         cleaned = clean.clean_page(work, dpi=dpi * scale)
@@ -138,14 +138,18 @@ def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[asse
             if orient.lines_run_down([(g.x, g.y, g.w, g.h) for g in sized]):
                 page = orient.turned(page, orient.sideways_turn([g.ink for g in sized], classify.rough))
                 continue
-        found = _read_page_strings(cleaned, height, glyphs, dpi * scale, classify)
+        found, crops = _read_page_strings(cleaned, height, glyphs, dpi * scale, classify)
+        if not turned_over and orient.upside_down(crops, classify.strings):
+            turned_over, page = True, orient.turned(page, 2)  # read once more, turned over
+            continue
         return [assemble.moved(assemble.rescaled(s, 1 / scale), page.to_given) for s in found]
 
 
 def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segment.Glyph], dpi: float,
-                       classify) -> list[assemble.DigitString]:
-    """The strings of a cleaned page at its working resolution."""
-    reads: list[tuple[assemble.DigitString, list[segment.Glyph]]] = []  # each with its line's glyphs
+                       classify) -> tuple[list[assemble.DigitString], list[np.ndarray]]:
+    """The strings of a cleaned page at its working resolution, and the grey crops the string
+    reader read them from."""
+    reads: list[tuple[assemble.DigitString, tuple[int, int, int, int] | None]] = []  # each with its crop
     loose = []
     boxes = layout.find_boxes(page.rules, height)
     owner = {}
@@ -158,7 +162,11 @@ def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segmen
     for box in boxes:
         read = _faint_look_at_box(box, _read_box(box, owner.get(box.name, []), classify), page, height, classify)
         if read is not None:
-            reads.append(read)
+            string, line = read
+            inside = (box.x, box.y, box.w, box.h)
+            # a comb's cells are read one by one, by the glyph reader alone
+            reads.append((string, strings.crop_box(line, segment.line_height(line), page.gray.shape, inside)
+                           if line and box.kind != "comb" else None))
     for number, line in enumerate(segment.group_lines(loose), start=1):
         line_h = segment.line_height(line)
         if line_h < MIN_HANDWRITING * dpi:
@@ -177,12 +185,13 @@ def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segmen
             span = ([g for g in line if x0 <= g.x + g.w / 2 <= x1]
                     or [g for g in line if g.x < x1 and g.right > x0])
             run, span = _faint_look_at_run(run, span, page, height, line_h, boxes, classify)
-            reads.append((assemble.string_of(name, run), span))
-    read = assemble.with_line_reader(reads, classify)
+            reads.append((assemble.string_of(name, run), strings.crop_box(span, line_h, page.gray.shape)))
+    read = assemble.with_string_reader(reads, page.gray, classify)
+    crops = [page.gray[y: y + h, x: x + w] for _, (x, y, w, h) in (r for r in reads if r[1] is not None)]
     if page.skew:  # boxes on the page as scanned
         to_scan = clean.unrotated_box(page.skew, page.gray.shape)
         read = [assemble.moved(s, to_scan) for s in read]
-    return read
+    return read, crops
 
 
 def _read_box(box: layout.Field, glyphs: list[segment.Glyph], classify):

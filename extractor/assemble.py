@@ -8,7 +8,7 @@ import numpy as np
 
 from . import strings
 from .model import NOT_A_DIGIT
-from .segment import SURE, Glyph, union
+from .segment import SURE, Glyph
 
 #: A string whose probability of being right is below this needs a human look.
 REVIEW_BELOW = 0.8
@@ -109,17 +109,36 @@ def string_of(field: str, digits: list[Digit], box: tuple[int, int, int, int] | 
     return DigitString(field, text, confidence, *box, digits=tuple(digits))
 
 
-def line_digits(reading, line: Glyph) -> list[Digit]:
-    """The digits a line reader (strings.py) found on a line, ``line`` being the union of the
-    line's ink: each digit boxed by the ink in the columns it was read from."""
+def crop_digits(reading, box: tuple[int, int, int, int]) -> list[Digit]:
+    """The digits the string reader (strings.py) found in a grey crop cut from the page at ``box``
+    (x, y, w, h): each boxed by the columns it was read from, the crop's height."""
+    x, y, w, h = box
     digits = []
     for ch, confidence, (x0, x1) in zip(reading.text, reading.confidences, reading.spans):
-        x0, x1 = min(x0, line.w - 1), min(max(x1, x0 + 1), line.w)
-        rows = np.flatnonzero(line.ink[:, x0:x1].max(axis=1) > 0) if x1 > x0 else np.zeros(0, int)
-        y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, line.h)
-        digits.append(Digit(int(ch), float(confidence), line.x + x0, line.y + y0, x1 - x0, y1 - y0,
-                            ((int(ch), float(confidence)),)))
+        x0, x1 = min(x0, w - 1), min(max(x1, x0 + 1), w)
+        digits.append(Digit(int(ch), float(confidence), x + x0, y, x1 - x0, h, ((int(ch), float(confidence)),)))
     return digits
+
+
+def combined(glyph_read: DigitString, string_read: DigitString, reading) -> DigitString:
+    """One string from the two readers of a field: the glyph reader's (``glyph_read``) and the
+    string reader's (``string_read``, read as ``reading``, a strings.StringReading, which can score
+    any text). Each candidate text is scored by what both readers give it, taken as independent:
+    the glyph text by its probability under each reader; the string text by the string reader's
+    and, where it differs from the glyph reading, by the glyph reader's doubt (its most for any
+    other text). The likelier text is taken, with that likelihood against both candidates and both
+    readers being wrong as its confidence; where they agree, the glyph reading stands (its boxes are
+    the finer)."""
+    g, s = glyph_read.confidence, string_read.confidence
+    if not glyph_read.text or not string_read.text:
+        return glyph_read if glyph_read.text else string_read
+    if glyph_read.text == string_read.text:
+        both = g * s
+        return replace(glyph_read, confidence=both / (both + (1 - g) * (1 - s)))
+    glyph_score = g * reading.probability_of(glyph_read.text)
+    string_score = s * (1 - g)
+    chosen, score = (glyph_read, glyph_score) if glyph_score >= string_score else (string_read, string_score)
+    return replace(chosen, confidence=score / (glyph_score + string_score + (1 - g) * (1 - s)))
 
 
 def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitString:
@@ -135,51 +154,29 @@ def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitStri
     return replace(chosen, confidence=confidence)
 
 
-def with_line_reader(reads: list[tuple[DigitString, list[Glyph]]], classify,
-                     box: tuple[int, int, int, int] | None = None) -> list[DigitString]:
-    """Glyph-by-glyph readings, each given with its line's glyphs, checked against the line reader's
-    readings of those lines (:func:`second_opinion`), the lines read in one batch; as they were where
-    the classifier has no line reader or a reading has no glyphs. An empty line reading keeps
-    ``box`` (default: the glyph reading's)."""
-    if getattr(classify, "lines", None) is None:
+def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] | None]], gray: np.ndarray,
+                       classify, box: tuple[int, int, int, int] | None = None) -> list[DigitString]:
+    """Glyph-by-glyph readings, each given with the box of the page's grey image ``gray`` that holds
+    it, checked against the string reader's readings of those crops, all
+    read in one batch, and the two combined (:func:`combined`); as they were where the classifier
+    has no string reader or a reading has no box. An empty string reading keeps ``box`` (default:
+    the glyph reading's)."""
+    if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
-    wholes = [union(line) if line else None for _, line in reads]
-    readings = iter(strings.read_lines(classify.lines, [w.ink for w in wholes if w is not None]))
+    boxes = [crop for _, crop in reads if crop is not None]
+    readings = iter(strings.read_crops(classify.strings, [gray[y: y + h, x: x + w] for x, y, w, h in boxes]))
     out = []
-    for (read, line), whole in zip(reads, wholes):
-        if whole is None:
+    for read, crop in reads:
+        if crop is None:
             out.append(read)
             continue
         reading = next(readings)
         # The reading's confidence is the probability of its text, every path that spells it
         # counted: a doubt about a digit too many or too few lowers it, as it should.
-        digits = [d for d in line_digits(reading, whole) if not on_mark(d, line, read.digits)]
-        line_read = replace(string_of(read.field, digits, box or (read.x, read.y, read.w, read.h)),
-                            confidence=reading.confidence if reading.text else 0.0)
-        out.append(second_opinion(read, line_read))
+        string_read = replace(string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h)),
+                              confidence=reading.confidence if reading.text else 0.0)
+        out.append(combined(read, string_read, reading))
     return out
-
-
-#: A glyph of a line that holds none of the glyph reader's digits is a mark (a comma, a slash)
-#: when it starts this share of their height below their top, or ends this share below their foot.
-MARK_TOP = 0.3
-MARK_FOOT = 0.2
-
-
-def on_mark(digit: Digit, line: list[Glyph], glyph_digits) -> bool:
-    """Whether the line reader read a 1 where segmentation found a mark: a glyph of the line that
-    holds none of the glyph reader's digits, and sits lower than they do (a comma, or a slash
-    reaching below the line), where a 1 stands as tall as the digits beside it."""
-    if digit.value != 1 or not glyph_digits:
-        return False
-    height = float(np.median([d.h for d in glyph_digits]))
-    top = float(np.median([d.y for d in glyph_digits]))
-    foot = float(np.median([d.y + d.h for d in glyph_digits]))
-    centre = digit.x + digit.w / 2
-    if any(d.x <= centre < d.x + d.w for d in glyph_digits):
-        return False
-    return any(g.x <= centre < g.right and (g.y > top + MARK_TOP * height or g.bottom > foot + MARK_FOOT * height)
-               for g in line)
 
 
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:

@@ -36,11 +36,11 @@ def main(ctx, debug):
               help="Model file to write (default: the shipped models/digits.keras, models/pairs.keras "
                    "or models/strings.keras).")
 @click.option("--pairs", is_flag=True, help="Train the model that reads two overlapping digits as one glyph.")
-@click.option("--strings", is_flag=True, help="Train the model that reads a whole line of digits at once.")
+@click.option("--strings", is_flag=True, help="Train the string reader, which reads a field's grey crop whole.")
 @click.pass_context
 def train(ctx, data, epochs, seed, limit, out, pairs, strings):
-    """Train the digit classifier (or, with --pairs, the pair model; with --strings, the line reader)
-    from MNIST and write it with its model card."""
+    """Train the digit classifier (or, with --pairs, the pair model; with --strings, the string
+    reader) from MNIST and synthetic fields, and write it with its model card."""
     from .model import DEFAULT_MODEL
     from .train import PAIR_MODEL, STRING_READER, train_composed
     from .train import train as run_training

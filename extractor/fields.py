@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import assemble, clean, layout, segment
+from . import assemble, clean, layout, segment, strings
 from .errors import InputError
 from .templates import FieldSpec, Template, rules_frame
 
@@ -264,11 +264,12 @@ def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         if comb:
             digits = one_per_cell(digits, x, w, spec.cells, fallback=cell_fallbacks(found, probs, height))
     string = assemble.string_of(spec.name, digits, rect)
-    if main and not comb and found:
-        # The line reader sees the field's line from the first to the last glyph segmentation kept:
-        # the printed sign before an amount and the "/-" closing it are left out.
-        span = [g for g in main if found[0].x <= g.x + g.w / 2 <= found[-1].right]
-        string = assemble.with_line_reader([(string, span)], classify, rect)[0]
+    if main and not comb and found and darkness is not None:
+        # The string reader sees the field's line from the first to the last glyph segmentation
+        # kept: the printed sign before an amount and the "/-" closing it are left out.
+        span = [g for g in main if found[0].x <= g.x + g.w / 2 <= found[-1].right] or found
+        crop = strings.crop_box(span, segment.line_height(span), ink.shape, rect)
+        string = assemble.with_string_reader([(string, crop)], darkness.gray, classify, rect)[0]
     problem = check(spec, string.text, found_count)
     if spec.kind == "date" and problem:
         return date_reading(spec, digits, rect, problem)

@@ -36,6 +36,9 @@ NEIGHBOUR_SLOPE, MIN_DOWN, DOWN_MARGIN = 2.0, 10, 2.0
 #: A digit read at least this surely counts for the turn it was read in (which way a page on its
 #: side is turned).
 SURE_DIGIT = 0.9
+#: A page is read turned over when its strings, turned over, are this much likelier (the sum of
+#: their texts' log-probabilities).
+FLIP_GAIN = 1.0
 
 BoxMap = Callable[[int, int, int, int], tuple[int, int, int, int]]
 
@@ -170,9 +173,25 @@ def lines_run_down(boxes: list[tuple[int, int, int, int]]) -> bool:
 
 def sideways_turn(inks: list[np.ndarray], read_digits) -> int:
     """The quarter turns (1 or 3) after which a page on its side reads better: the one in which
-    more of its digit-sized glyphs (their ink) read surely as digits."""
+    more of its digit-sized glyphs (their ink) read surely as digits. A wrong guess is put right
+    by :func:`upside_down` after reading."""
     left, right = sure_counts(inks, (1, 3), read_digits)
     return 1 if left >= right else 3
+
+
+def upside_down(crops: list[np.ndarray], read_strings) -> bool:
+    """Whether the strings read from a page, given as the grey crops the string reader read them
+    from, are clearly likelier turned over: the log-probabilities of their texts, summed, gain at
+    least FLIP_GAIN. The string reader, which reads whole numbers, knows an upside-down one where
+    a digit model does not (many digits read as digits turned over)."""
+    if read_strings is None or not crops:
+        return False
+    from .strings import read_crops
+
+    upright = read_crops(read_strings, crops)
+    over = read_crops(read_strings, [np.ascontiguousarray(np.rot90(crop, 2)) for crop in crops])
+    gain = sum(np.log(max(o.confidence, 1e-9)) - np.log(max(u.confidence, 1e-9)) for u, o in zip(upright, over))
+    return gain >= FLIP_GAIN
 
 
 def turned(page: Upright, turns: int) -> Upright:

@@ -197,8 +197,7 @@ def upright(frame: Image.Image) -> Image.Image:
 
 def _check_heif(path: Path) -> None:
     if path.suffix.lower() in HEIF_SUFFIXES and register_heif_opener is None:
-        raise MissingDependency("reading HEIC/HEIF photos needs the Python package pillow-heif: "
-                                "pip install pillow-heif")
+        raise InputError("reading HEIC/HEIF photos needs the Python package pillow-heif: pip install pillow-heif")
 
 
 def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:

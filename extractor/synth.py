@@ -36,13 +36,14 @@ from .generate import _smooth
 ROOT = Path(__file__).resolve().parent.parent
 #: Where ``make fonts`` puts the npm @fontsource faces.
 FONTSOURCE_DIR = ROOT / "build" / "fonts" / "node_modules" / "@fontsource"
-#: Debian font packages with handwriting faces, and the files of each that are used (not
+#: Debian font packages with handwriting faces, the files of each that are used and their licence
+#: (from /usr/share/doc/PACKAGE/copyright) (not
 #: fonts-femkeklaver, whose digits are outlines, nor fonts-ecolier-court, drawn over school rules).
 DEBIAN_FONTS = {
-    "fonts-dkg-handwriting": ("/usr/share/fonts/truetype/fifthhorseman/dkg*.ttf", "OFL-1.1"),
+    "fonts-dkg-handwriting": ("/usr/share/fonts/truetype/fifthhorseman/dkg*.ttf", "GPL-3+ or OFL-1.1"),
     "fonts-bwht": ("/usr/share/fonts/opentype/bwht/*.otf", "OFL-1.1"),
-    "fonts-breip": ("/usr/share/fonts/truetype/breip/*.ttf", "OFL-1.1"),
-    "fonts-humor-sans": ("/usr/share/fonts/truetype/humor-sans/*.ttf", "GPL-3+ with font exception"),
+    "fonts-breip": ("/usr/share/fonts/truetype/breip/*.ttf", "OFL-1.0"),
+    "fonts-humor-sans": ("/usr/share/fonts/truetype/humor-sans/*.ttf", "OFL-1.1"),
     "fonts-dancingscript": ("/usr/share/fonts/opentype/dancingscript/*.otf", "OFL-1.1"),
     "fonts-comic-neue": ("/usr/share/fonts/opentype/comic-neue/*.otf", "OFL-1.1"),
     "fonts-tlwg-purisa-ttf": ("/usr/share/fonts/truetype/tlwg/Purisa*.ttf", "GPL-2+ with font exception"),

@@ -25,8 +25,7 @@ import numpy as np
 from . import augment, mnist
 from .model import CLASSES, DEFAULT_MODEL, NOT_A_DIGIT, batchnorm_name, build_model, quiet_tensorflow
 from .pairs import DEFAULT_PAIR_MODEL, NOT_A_PAIR, PAIR_CLASSES, build_pair_model, make_pair_epoch, normalize_pairs
-from .strings import (DEFAULT_STRING_MODEL, build_string_model, build_string_reader, ctc_loss, decode,
-                      make_field_epoch, make_line_epoch)
+from .strings import DEFAULT_STRING_MODEL, build_string_reader, ctc_loss, decode, make_field_epoch
 from .normalize import normalize_batch
 
 #: Share of "not a digit" crops added to each epoch, relative to the number of digits.
@@ -256,7 +255,7 @@ def fold_and_save(trained, builder, out: Path):
 
 def composed_training(data: str | None, make, epoch_size: int, seed: int, epochs: int):
     """What a model trained on data composed from MNIST training digits starts from (the pair model,
-    the line reader): the data folder, the training images, the test split, the epochs made by
+    the string reader): the data folder, the training images, the test split, the epochs made by
     ``make(images, labels, epoch_size, seed, epoch)`` one ahead (prefetched_epochs), and TensorFlow
     seeded."""
     folder = mnist.find_data_dir(data)
@@ -293,7 +292,7 @@ class Composed:
 def train_composed(what: Composed, data: str | None = None, epochs: int = 8, seed: int = 1,
                    out: str | Path | None = None, epoch_size: int | None = None, command: str = "",
                    log=print) -> dict:
-    """Train the pair model or the line reader (``what``) on data composed from MNIST training
+    """Train the pair model or the string reader (``what``) on data composed from MNIST training
     digits, save it with its model card, and return the card."""
     started = time.time()
     out = Path(out) if out else what.default_out
@@ -348,45 +347,6 @@ PAIR_MODEL = Composed(
                         "apart, baselines +-8%), 25% one digit (widened or narrowed, some with a ligature "
                         "tail), 5% three together; then slant, rotation, stroke thickness, blur, binarization"},
 )
-
-#: Training lines made for each epoch of the line reader, and the test lines it is scored on.
-LINE_EPOCH_SIZE = 40_000
-LINE_TEST_SIZE = 5_000
-
-
-def line_scores(model, images: np.ndarray, labels: np.ndarray, size: int = LINE_TEST_SIZE, seed: int = 0) -> dict:
-    """The line reader on lines composed from MNIST *test* digits: the share read exactly, and the
-    share of their digits read right."""
-    from .evaluate import digits_right
-    from .model import probabilities
-
-    x, y = make_line_epoch(images, labels, size, seed, epoch=0)
-    probs = probabilities(model, x)
-    truth = ["".join(str(int(v)) for v in row if v >= 0) for row in y]
-    read = [decode(p).text for p in probs]
-    return {"lines_exact": float(np.mean([r == t for r, t in zip(read, truth)])),
-            "digits_right": sum(digits_right(t, r) for t, r in zip(truth, read)) / sum(len(t) for t in truth)}
-
-
-LINE_READER = Composed(
-    flag="--strings", default_out=DEFAULT_STRING_MODEL, build=build_string_model, make_epoch=make_line_epoch,
-    compile=lambda tf: {"optimizer": tf.keras.optimizers.Adam(PEAK_LEARNING_RATE, clipnorm=5.0), "loss": ctc_loss},
-    scores=line_scores,
-    logged=("lines_exact", "digits_right"),
-    epoch_size=LINE_EPOCH_SIZE, per_epoch="lines_per_epoch", batch_size=64,
-    task="a line of 1-12 handwritten digits with separators, read at once: 32x256 crops to 64 steps of "
-         "11 classes (digits 0-9, then the CTC blank), decoded by best path",
-    classes=11,
-    facts={"loss": "CTC",
-           "data_made": "per epoch, from MNIST training digits: lines of 1-12 digits on a wandering baseline "
-                        "(half the lines joined, the digits overlapping by up to a quarter of the height or "
-                        "touching, the rest apart), some ligature tails, 30% of 1s flagged and of 7s crossed, dots, commas and dashes between "
-                        "digits, '/-', '=', a dash or a dot after them; then slant, rotation, stroke "
-                        "thickness (30% thinned for a fine pen), blur, binarization, specks"},
-    report=lambda model, test: "lines exact {lines_exact:.4f}  ".format(
-        **line_scores(model, test.images, test.labels, size=1000)),
-)
-
 
 #: Synthetic fields made for each epoch of the string reader, and the test fields it is scored on.
 FIELD_EPOCH_SIZE = 40_000

@@ -27,7 +27,8 @@ def expected():
     return read_csv(ROOT / "samples" / "expected.csv")
 
 
-@pytest.mark.parametrize("variant", ["exif_sideways", "webp", "phone", "g4_tiff"])
+@pytest.mark.parametrize("variant", ["exif_sideways", "turned_90", "turned_180", "turned_270", "webp", "phone",
+                                     "g4_tiff"])
 def test_each_variant_of_the_sample_forms_reads_its_strings(variants, expected, classifier, variant):
     frame = api.extract([variants[variant]], classify=classifier)
     assert (frame["error"] == "").all(), frame[frame["error"] != ""]
@@ -72,6 +73,16 @@ def test_writing_that_runs_down_the_page_is_seen_as_a_page_on_its_side():
     row = [(100 + 60 * i, 200, 40, 60) for i in range(12)]  # a line of digits, each beside the next
     assert not orient.lines_run_down(row + [(x, y + 300, w, h) for x, y, w, h in row])
     assert orient.lines_run_down([(y, x, h, w) for x, y, w, h in row + [(x, y + 300, w, h) for x, y, w, h in row]])
+
+
+def test_boxes_of_a_turned_page_are_where_its_digits_are(classifier):
+    upright = sample_pages()["form_1"]
+    for turns in (1, 2, 3):
+        image = turned(upright, turns)
+        strings = {s.text: s for s in api.read_page_image(image, 300, classifier)}
+        s = strings["10634036387"]  # the first comb: near the top of the upright page
+        assert (s.h > s.w) == (turns % 2 == 1), turns
+        assert np.mean(image[s.y: s.y + s.h, s.x: s.x + s.w] < 128) > 0.05, turns  # ink where the box says
 
 
 def test_heic_and_multi_frame_gif_are_read(tmp_path):

@@ -48,9 +48,9 @@ def overlapping_fields(mnist_test, count, seed):
 
 def test_overlapping_digits_are_read_as_a_pair(classifier, mnist_test):
     fields = overlapping_fields(mnist_test, 60, seed=5)
-    pairs_only = api.Classifier(line_model_path=None)
+    pairs_only = api.Classifier(string_model_path=None)
     with_pairs = sum(api.read_field_image(image, pairs_only).text == text for image, text in fields)
-    digits_only = api.Classifier(pair_model_path=None, line_model_path=None)
+    digits_only = api.Classifier(pair_model_path=None, string_model_path=None)
     without = sum(api.read_field_image(image, digits_only).text == text for image, text in fields)
     # Ink that overlaps has no cut between the digits: the digit model alone misses more of these.
     assert with_pairs >= 50 and without <= with_pairs - 6
