@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from extractor import api, evaluate, generate, strings
-from extractor.model import load_model, read_card
+from extractor.evaluate import count_found, score_pages
+from extractor.model import read_card
 from extractor.normalize import normalize_batch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,44 +84,12 @@ def bench_cheque_amounts(classify, use_tesseract: bool, peers: bool = True) -> d
     return out
 
 
-def count_found(wanted: list[str], read: list[str]) -> int:
-    """How many wanted strings were read exactly, each string read counting once."""
-    pool = list(read)
-    found = 0
-    for text in wanted:
-        if text in pool:
-            pool.remove(text)
-            found += 1
-    return found
-
-
 def bench_nist(classify) -> dict:
     folder = REAL / "nist_form"
     truth = json.loads((folder / "ground_truth.json").read_text())
     frame = api.extract([folder / truth["image"]], layout="page", classify=classify)
     wanted = truth["digit_fields_reading_order"]
     return {"found": count_found(wanted, frame["text"]), "of": len(wanted), "strings_read": len(frame)}
-
-
-def score_pages(frame, pages: dict) -> tuple[int, int, int, int]:
-    """(strings exact, strings, digits right, digits) of generated pages: each truth field is matched
-    to the read string whose box overlaps it most."""
-    exact = strings = right = total = 0
-    for name, page in pages.items():
-        read = frame[frame["source"] == name]
-        for t in page.truth:
-            x, y, w, h = t.box
-            best, best_overlap = "", 0
-            for _, r in read.iterrows():
-                ox = min(x + w, r["x"] + r["width"]) - max(x, r["x"])
-                oy = min(y + h, r["y"] + r["height"]) - max(y, r["y"])
-                if ox > 0 and oy > 0 and ox * oy > best_overlap:
-                    best, best_overlap = r["text"], ox * oy
-            strings += 1
-            exact += best == t.text
-            right += evaluate.digits_right(t.text, best)
-            total += len(t.text)
-    return exact, strings, right, total
 
 
 def bench_generated(classify, count: int, use_tesseract: bool, alone=None) -> dict:
@@ -158,7 +127,7 @@ def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
     import cv2
     import pandas as pd
 
-    from extractor import clean, fields, layout
+    from extractor import clean, fields, layout, pages
     from extractor.pages import load_pages
     from extractor.templates import load_template
 
@@ -167,9 +136,9 @@ def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
     crops: dict[str, list[Path]] = {"date": [], "amount": []}
     for index, name in enumerate(truth["image"]):
         page = load_pages(folder / name)[0]
-        image, scale = clean.working_copy(page.image, page.dpi or api.ASSUMED_DPI)
-        cleaned = clean.clean_page(image, dpi=(page.dpi or api.ASSUMED_DPI) * scale)
-        height = clean.estimate_digit_height(cleaned.gray, (page.dpi or api.ASSUMED_DPI) * scale)
+        image, scale = clean.working_copy(page.image, page.dpi or pages.ASSUMED_DPI)
+        cleaned = clean.clean_page(image, dpi=(page.dpi or pages.ASSUMED_DPI) * scale)
+        height = clean.estimate_digit_height(cleaned.gray, (page.dpi or pages.ASSUMED_DPI) * scale)
         boxes = layout.find_boxes(cleaned.rules, height)
         try:
             mapping = fields.align(template, cleaned.rules)
@@ -454,6 +423,9 @@ def main():
                   f"included | {rate('ours_s')} | {rate('tesseract_s')} (2 processes); RapidOCR digits-only, "
                   f"1 process: {rate('rapidocr_s')} |", ""]
     lines += throughput_lines(bench_throughput(args.throughput_pages))
+    adapted = ROOT / "bench" / "adapt.md"  # bench/adapt_folds.py: half an hour, so run apart
+    if adapted.is_file():
+        lines += ["", adapted.read_text().rstrip()]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -155,16 +155,19 @@ def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitStri
 
 
 def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] | None]], gray: np.ndarray,
-                       classify, box: tuple[int, int, int, int] | None = None) -> list[DigitString]:
+                       classify, box: tuple[int, int, int, int] | None = None,
+                       readings: list | None = None) -> list[DigitString]:
     """Glyph-by-glyph readings, each given with the box of the page's grey image ``gray`` that holds
     it, checked against the string reader's readings of those crops, all
-    read in one batch, and the two combined (:func:`combined`); as they were where the classifier
-    has no string reader or a reading has no box. An empty string reading keeps ``box`` (default:
-    the glyph reading's)."""
+    read in one batch (or given as ``readings``, one per box, in order), and the two combined
+    (:func:`combined`); as they were where the classifier has no string reader or a reading has no
+    box. An empty string reading keeps ``box`` (default: the glyph reading's)."""
     if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
-    boxes = [crop for _, crop in reads if crop is not None]
-    readings = iter(strings.read_crops(classify.strings, [gray[y: y + h, x: x + w] for x, y, w, h in boxes]))
+    if readings is None:
+        boxes = [crop for _, crop in reads if crop is not None]
+        readings = strings.read_crops(classify.strings, [gray[y: y + h, x: x + w] for x, y, w, h in boxes])
+    readings = iter(readings)
     out = []
     for read, crop in reads:
         if crop is None:

@@ -8,10 +8,12 @@ import concurrent.futures
 import multiprocessing
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 from .errors import ExtractorError, InputError, MissingDependency
 from .pages import Input, count_pages, load_page
+from .pipeline import read_page
+from .readers import Classifier
 from .records import error_row
 
 
@@ -47,8 +49,6 @@ INTERNAL_ERROR = ("could not read this page: extractor failed on it (an internal
 
 def read_unit(unit: Unit, classify, options) -> list[dict]:
     """The rows of one page; a failure of any kind is one error row for that page."""
-    from .api import read_page
-
     try:
         page = load_page(unit.item.path, unit.item.source, unit.page, dpi=options.dpi)
         return read_page(page, classify, options)
@@ -70,9 +70,8 @@ def _start_worker(model_path):
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     cv2.setNumThreads(1)
-    from .api import Classifier
 
-    _worker["classify"] = Classifier(model_path, threads=1)
+    _worker["classify"] = Classifier.load(model_path, threads=1)
 
 
 def _work(unit: Unit, options) -> list[dict]:

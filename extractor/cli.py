@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .errors import ExtractorError
+from .pipeline import LAYOUTS, Options  # the extract options' one definition
 
 
 def _fail(exc: ExtractorError, debug: bool):
@@ -61,12 +62,12 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
-@click.option("--layout", type=click.Choice(["page", "field", "digit"]), default="page", show_default=True,
+@click.option("--layout", type=click.Choice(LAYOUTS), default=Options.layout, show_default=True,
               help="page: every digit string on each page; field: each image is one field; digit: each image is one digit.")
 @click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the table as XLSX (text cells).")
 @click.option("--annotate", type=click.Path(file_okay=False), help="Folder for page images with boxes, digits and confidences drawn.")
-@click.option("--dpi", default=300, show_default=True, type=click.IntRange(50, 1200), help="Resolution for rendering PDF pages.")
-@click.option("--review-below", default=0.8, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--dpi", default=Options.dpi, show_default=True, type=click.IntRange(50, 1200), help="Resolution for rendering PDF pages.")
+@click.option("--review-below", default=Options.review_below, show_default=True, type=click.FloatRange(0, 1),
               help="Confidence under which a value is flagged needs_review.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Processes reading pages (default: all cores).")
@@ -185,7 +186,7 @@ def template():
 @click.argument("image", type=click.Path(dir_okay=False, exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="YAML file to write.")
 @click.option("--annotate", type=click.Path(dir_okay=False), help="PNG showing the fields found, numbered.")
-@click.option("--dpi", default=300, show_default=True, type=click.IntRange(50, 1200))
+@click.option("--dpi", default=Options.dpi, show_default=True, type=click.IntRange(50, 1200))
 @click.pass_context
 def template_init(ctx, image, output, annotate, dpi):
     """Find the boxes and combs of a blank or filled form and write a template of them

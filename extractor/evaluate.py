@@ -128,3 +128,59 @@ def evaluate_string_folder(folder, model: str | None = None, classify=None) -> d
     return {"set": Path(folder).name, "n": len(truth), "exact": float(np.mean(exact)) if truth else float("nan"),
             "digit_accuracy": right / total if total else float("nan"),
             "misses": [{"file": f, "truth": t, "read": g} for f, t, g, ok in zip(table["file"], truth, got, exact) if not ok]}
+
+
+def count_found(wanted: list[str], read: list[str]) -> int:
+    """How many wanted strings were read exactly, each string read counting once."""
+    pool = list(read)
+    found = 0
+    for text in wanted:
+        if text in pool:
+            pool.remove(text)
+            found += 1
+    return found
+
+
+def score_pages(frame, pages: dict) -> tuple[int, int, int, int]:
+    """(strings exact, strings, digits right, digits) of generated pages: each truth field is matched
+    to the read string whose box overlaps it most."""
+    exact = strings = right = total = 0
+    for name, page in pages.items():
+        read = frame[frame["source"] == name]
+        for t in page.truth:
+            x, y, w, h = t.box
+            best, best_overlap = "", 0
+            for _, r in read.iterrows():
+                ox = min(x + w, r["x"] + r["width"]) - max(x, r["x"])
+                oy = min(y + h, r["y"] + r["height"]) - max(y, r["y"])
+                if ox > 0 and oy > 0 and ox * oy > best_overlap:
+                    best, best_overlap = r["text"], ox * oy
+            strings += 1
+            exact += best == t.text
+            right += digits_right(t.text, best)
+            total += len(t.text)
+    return exact, strings, right, total
+
+
+def compare_with_expected(results_path, expected_path) -> tuple[int, int, list[str]]:
+    """(found, expected, misses) of an extraction's long CSV against expected strings (source, page,
+    text): per page, how many expected strings were read exactly, each string read used once."""
+    from collections import Counter
+
+    from .records import read_csv
+
+    results = read_csv(results_path)
+    expected = read_csv(expected_path)
+    found = total = 0
+    misses = []
+    for (source, page), want in expected.groupby(["source", "page"]):
+        got = results[(results["source"] == source) & (results["page"] == page)]
+        pool = Counter(got["text"])
+        for text in want["text"]:
+            total += 1
+            if pool[text] > 0:
+                pool[text] -= 1
+                found += 1
+            else:
+                misses.append(f"{source} p{page}: expected {text}")
+    return found, total, misses

@@ -9,7 +9,6 @@ the scan's faults: skew, blur, noise and JPEG.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -25,7 +25,10 @@ from .errors import DataError
 #: Labels 0-9 are the digits; this one is "not a digit" (clutter, separators, halves, merged pairs).
 NOT_A_DIGIT = 10
 CLASSES = 11
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "digits.keras"
+#: The shipped models: top-level models/ in the repository (extractor/models links to it), inside
+#: the package once installed.
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "digits.keras"
 #: Crops classified per call; large batches are what make CPU inference fast.
 BATCH = 1024
 

@@ -50,7 +50,10 @@ def file_dpi(info: dict) -> float | None:
 MAX_PIXELS = 120_000_000
 #: Smallest page side that can hold a digit, in pixels.
 MIN_SIDE = 8
+#: PDF pages are rendered at this many dpi unless told otherwise.
 DEFAULT_DPI = 300
+#: A page image without a resolution in its file is taken to be scanned at this many dpi.
+ASSUMED_DPI = 300
 
 # Pillow's own guard warns at MAX_IMAGE_PIXELS and raises at twice that; ours is checked first.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS

@@ -11,12 +11,11 @@ only where the pair model itself says there are two.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from . import augment
+from .model import MODELS_DIR
 from .normalize import normalize_batch
 
 #: Pair classes 0-99 are "ab" as 10 * a + b; this one is "not two digits".
@@ -25,7 +24,7 @@ PAIR_CLASSES = 101
 #: Normalized pair crops: the glyph fitted into FIT_HEIGHT x FIT_WIDTH, centred in HEIGHT x WIDTH.
 HEIGHT, WIDTH = 28, 56
 FIT_HEIGHT, FIT_WIDTH = 20, 52
-DEFAULT_PAIR_MODEL = Path(__file__).resolve().parent.parent / "models" / "pairs.keras"
+DEFAULT_PAIR_MODEL = MODELS_DIR / "pairs.keras"
 #: Digit height, in pixels, at which training pairs are composed.
 COMPOSE_HEIGHT = 40
 
@@ -122,6 +121,8 @@ def training_glyph(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
                    single_share: float = 0.25, triple_share: float = 0.05) -> tuple[np.ndarray, int]:
     """One training glyph and its pair class: two MNIST digits written together, or (class
     NOT_A_PAIR) one digit, sometimes with a ligature tail, or three written together."""
+    from . import augment  # training only: reading never loads the augmentation
+
     r = rng.random()
     count = 1 if r < single_share else 3 if r < single_share + triple_share else 2
     picks = rng.integers(len(images), size=count)

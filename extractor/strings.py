@@ -13,10 +13,11 @@ whole text (every path that spells it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .model import MODELS_DIR
 
 #: Columns of the crop per output step (the network's horizontal stride).
 STEP = 4
@@ -26,7 +27,7 @@ CLASSES = 11
 #: Longest field, in digits (as long as account numbers and the longest amounts); the label arrays
 #: are padded with -1 to this length.
 MAX_DIGITS = 12
-DEFAULT_STRING_MODEL = Path(__file__).resolve().parent.parent / "models" / "strings.keras"
+DEFAULT_STRING_MODEL = MODELS_DIR / "strings.keras"
 #: The string reader's input: a field's grey crop as darkness (paper 0, its darkest ink 1), scaled
 #: to CROP_HEIGHT rows keeping its aspect and left-aligned in CROP_HEIGHT x CROP_WIDTH (narrowed only
 #: when longer): every real cheque amount of the dev set fits at full height.

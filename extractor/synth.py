@@ -21,7 +21,6 @@ kept: training makes its fields afresh each epoch.
 from __future__ import annotations
 
 import functools
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,5 +1,4 @@
 import gzip
-import hashlib
 import shutil
 
 import numpy as np

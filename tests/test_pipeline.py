@@ -2,21 +2,16 @@
 real NIST form page."""
 
 import json
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from extractor import api, clean, evaluate, generate
-from extractor.records import read_csv
+from extractor import api, clean, evaluate, fields, generate, pipeline
+from extractor.evaluate import compare_with_expected, count_found, score_pages
 
 from conftest import ROOT, pen_running_dry, require_real
-
-sys.path.insert(0, str(ROOT / "bench"))
-from compare import compare  # noqa: E402
-from run import count_found, score_pages  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +74,7 @@ def test_samples_are_read_as_expected(tmp_path):
                           "--annotate", str(tmp_path / "annotated"), "--workers", "1"],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    found, total, misses = compare(out, ROOT / "samples" / "expected.csv")
+    found, total, misses = compare_with_expected(out, ROOT / "samples" / "expected.csv")
     assert found >= 20, misses  # of 24; all would be the bar
     assert len(list((tmp_path / "annotated").glob("*.png"))) == 3
 
@@ -119,7 +114,7 @@ def test_a_field_whose_pen_ran_dry_is_read_whole(classifier, monkeypatch):
 
     glyphs_only = api.Classifier(string_model_path=None)
     assert exact(classifier) >= 17 and exact(glyphs_only) >= 17  # of 20 (20 and 19 today)
-    monkeypatch.setattr(api.fields, "with_faint_digits", lambda *args: False)
+    monkeypatch.setattr(fields, "with_faint_digits", lambda *args: False)
     assert exact(classifier) >= 17  # the grey crop needs no second look (20 today)
     assert exact(glyphs_only) <= 8  # the glyphs' first look alone (4 today)
 
@@ -140,7 +135,7 @@ def test_boxes_whose_pen_ran_dry_are_read_whole(classifier, monkeypatch):
     glyphs_only = api.Classifier(string_model_path=None)
     print("boxes, with the second look:", found(classifier), found(glyphs_only))
     assert found(classifier) >= 16 and found(glyphs_only) >= 16  # of 24 boxes
-    monkeypatch.setattr(api.fields, "with_faint_digits", lambda *args: False)
+    monkeypatch.setattr(fields, "with_faint_digits", lambda *args: False)
     print("boxes, first look alone:", found(classifier), found(glyphs_only))
     assert found(classifier) >= 14  # the string reader reads the grey box
     assert found(glyphs_only) <= 10  # the glyphs' first look alone
@@ -162,7 +157,7 @@ def test_numbers_on_lines_whose_pen_ran_dry_are_read_whole(classifier, monkeypat
     glyphs_only = api.Classifier(string_model_path=None)
     print("lines, with the second look:", found(classifier), found(glyphs_only))
     assert found(classifier) >= 29 and found(glyphs_only) >= 29  # of 40 strings
-    monkeypatch.setattr(api, "_faint_look_at_run", lambda run, glyphs, *args: (run, glyphs))
+    monkeypatch.setattr(pipeline, "_faint_look_at_run", lambda run, glyphs, *args: (run, glyphs))
     print("lines, boxes' second look alone:", found(classifier), found(glyphs_only))
     assert found(glyphs_only) <= 27
 

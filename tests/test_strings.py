@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from extractor import api, assemble, strings
+from extractor import api, assemble, clean, strings
 from extractor.segment import Glyph
 
 from extractor.pages import load_pages
@@ -102,7 +102,7 @@ def test_the_string_reader_reads_real_amounts_the_glyph_reader_cannot(classifier
     both = evaluate.evaluate_string_folder(folder, classify=classifier)["exact"]
     glyphs_only = evaluate.evaluate_string_folder(folder, classify=api.Classifier(string_model_path=None))["exact"]
     table = evaluate.read_labels(folder, "digits")
-    crops = [api.clean.grayscale(load_pages(folder / name)[0].image) for name in table["file"]]
+    crops = [clean.grayscale(load_pages(folder / name)[0].image) for name in table["file"]]
     alone = np.mean([r.text == t for r, t in zip(strings.read_crops(classifier.strings, crops), table["digits"])])
     assert both >= glyphs_only + 0.05 and alone >= 0.7, (both, glyphs_only, alone)
 

@@ -3,7 +3,6 @@ turned, stored sideways with an EXIF orientation, WebP, Group 4 TIFF, a phone ph
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import cv2

@@ -144,7 +144,7 @@ def init_template(page, name: str, annotate: str | None = None) -> Template:
     import cv2
 
     from .. import clean, layout
-    from ..api import ASSUMED_DPI
+    from ..pages import ASSUMED_DPI
 
     dpi = page.dpi or ASSUMED_DPI
     cleaned = clean.clean_page(page.image, dpi=dpi)

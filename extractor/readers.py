@@ -1,0 +1,64 @@
+"""The readers, loaded once per process: the digit model, the pair model and the string reader,
+each as a TensorFlow Lite graph, and 8-bit copies of the first two for ranking candidates."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
+from .pairs import DEFAULT_PAIR_MODEL
+from .strings import DEFAULT_STRING_MODEL
+
+
+class Classifier:
+    """The model, loaded once per process, called on batches of normalized crops; with it, where
+    their files are present, the pair model (pairs.py) as ``pairs``, which segmentation asks about
+    glyphs that may be two overlapping digits, and the string reader (strings.py) as ``strings``,
+    which reads a field's grey crop whole (each None without its file); and as ``rough`` and
+    ``rough_pairs`` the digit and pair models with 8-bit weights, several times faster and within a
+    few hundredths of them, with which segmentation ranks its many candidate cuts and picks the
+    glyphs worth reading as pairs, before reading those with the models themselves."""
+
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
+                 pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
+                 string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
+        quiet_tensorflow(threads)
+        self.path = model_path
+
+        def reader(path, quantized: bool = False):
+            return functools.partial(probabilities, LiteModel(lite_flatbuffer(path, quantized), threads=threads))
+
+        self.graph = LiteModel(lite_flatbuffer(model_path), threads=threads)
+        self.rough = reader(model_path, quantized=True)
+        self.pairs = self.strings = self.rough_pairs = None
+        if pair_model_path and Path(pair_model_path).is_file():
+            self.pairs, self.rough_pairs = reader(pair_model_path), reader(pair_model_path, quantized=True)
+        if string_model_path and Path(string_model_path).is_file():
+            self.strings = reader(string_model_path)
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> "Classifier":
+        """The readers of a models folder (``models/``, or one written by ``extractor adapt``)."""
+        folder = Path(folder)
+        return cls(folder / "digits.keras", threads, pair_model_path=folder / "pairs.keras",
+                   string_model_path=folder / "strings.keras")
+
+    @classmethod
+    def load(cls, models: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
+        """The readers of ``models``: a models folder, a digit model file (with the shipped pair
+        model and string reader), or None for the shipped models."""
+        if models is not None and Path(models).is_dir():
+            return cls.from_folder(models, threads)
+        return cls(models, threads)
+
+    @functools.cached_property
+    def model(self):
+        """The Keras model itself, loaded when first asked for (training tools, the model card)."""
+        return load_model(self.path)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return probabilities(self.graph, batch)
