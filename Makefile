@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test bench install system-deps browser-deps screenshots fonts model clean
+.PHONY: run test bench bench-adapt install system-deps browser-deps screenshots fonts model clean
 
 # Debian packages: python3-venv (to make .venv) and poppler-utils (pdftoppm, for PDFs).
 # Installed with apt-get when running as root; otherwise the missing package is named.
@@ -66,6 +66,11 @@ bench: install
 	  { $(PYTHON) -m venv $(RAPIDOCR_VENV) && $(RAPIDOCR_VENV)/bin/python -m pip install -q rapidocr_onnxruntime; } || \
 	  echo "RapidOCR not installed: its column will be empty"
 	$(BIN)/python bench/run.py
+
+# extractor adapt on the real dev sets in disjoint folds (half an hour on 2 cores): bench/adapt.md,
+# which the next `make bench` copies into bench/results.md.
+bench-adapt: install
+	$(BIN)/python bench/adapt_folds.py
 
 # Handwriting fonts for the synthetic training fields (extractor/synth.py), for `make model` only:
 # Debian's fonts-* packages (with apt-get when root) and OFL/Apache faces from npm's @fontsource.

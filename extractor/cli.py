@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ExtractorError
+from .errors import BadArgument, ExtractorError
 from .pipeline import LAYOUTS, Options  # the extract options' one definition
 
 
@@ -70,6 +70,8 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
 @click.option("--review-below", default=Options.review_below, show_default=True, type=click.FloatRange(0, 1),
               help="Confidence under which a value is flagged needs_review.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),
+              help="Models folder to read with (one written by `extractor adapt`; default: the shipped models/).")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Processes reading pages (default: all cores).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its journal (OUT.csv.journal).")
 @click.option("--template", help="Read a template's named fields (built-in name such as cts2010, or a YAML file): one row per page.")
@@ -77,7 +79,7 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
 @click.option("--scheduler", help="Address of a Dask scheduler (tcp://host:8786): read the pages on that cluster.")
 @click.option("--verbose", is_flag=True, help="Also name the files skipped as neither images nor PDFs.")
 @click.pass_context
-def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, workers, resume, template, details,
+def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, models_dir, workers, resume, template, details,
             scheduler, verbose):
     """Read handwritten digits from images and PDFs (files or folders, recursively) into a CSV."""
     import os
@@ -97,6 +99,9 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
             bar.update(1, current_item=unit.item.source)
 
     try:
+        if model and models_dir:
+            raise BadArgument("give --model or --models, not both")
+        model = models_dir or model
         if template:
             from .templates import load_template
 
@@ -144,24 +149,26 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
               help="Folder of field images with labels.csv (file,digits).")
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the MNIST files.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True), help="Model file (default: the shipped one).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),
+              help="Models folder to read with (one written by `extractor adapt`; default: the shipped models/).")
 @click.option("--worst", type=click.Path(dir_okay=False), help="PNG to draw the worst mistakes into.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def evaluate(ctx, digits_dir, strings_dir, data, model, worst, as_json):
+def evaluate(ctx, digits_dir, strings_dir, data, model, models_dir, worst, as_json):
     """Accuracy of the model: on the MNIST test set, or on a labelled folder of digits or fields."""
     from . import evaluate as ev
     from .model import load_model
 
     try:
         if strings_dir:
-            result = ev.evaluate_string_folder(strings_dir, model=model)
+            result = ev.evaluate_string_folder(strings_dir, model=models_dir or model)
             if as_json:
                 click.echo(json.dumps(result, indent=2))
             else:
                 click.echo(f"{result['set']}: {result['exact']:.2%} of {result['n']} strings exact, "
                            f"{result['digit_accuracy']:.2%} of digits")
             return
-        loaded = load_model(model)
+        loaded = load_model(model or (Path(models_dir) / "digits.keras" if models_dir else None))
         score = ev.evaluate_digit_folder(loaded, Path(digits_dir)) if digits_dir else ev.evaluate_mnist(loaded, data)
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
@@ -175,6 +182,29 @@ def evaluate(ctx, digits_dir, strings_dir, data, model, worst, as_json):
     click.echo("     " + " ".join(f"{d:>5}" for d in range(10)))
     for label, row in enumerate(score.confusion):
         click.echo(f"{label:>4} " + " ".join(f"{v:>5}" for v in row))
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Models folder to write (read with it by --models on extract, evaluate and serve).")
+@click.option("--epochs", default=8, show_default=True, type=click.IntRange(1), help="Most epochs to fine-tune.")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--data", type=click.Path(file_okay=False), help="Folder with the MNIST files (mixed into every epoch).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),
+              help="Models folder to start from (default: the shipped models/).")
+@click.pass_context
+def adapt(ctx, folders, output, epochs, seed, data, models_dir):
+    """Fine-tune the readers on fields you corrected: FOLDERS (or .zip files, such as the web app's
+    corrections download) hold field crops and labels.csv (file,digits)."""
+    from .adapt import adapt as run_adapt
+    from .model import MODELS_DIR
+
+    try:
+        run_adapt(list(folders), output, epochs=epochs, seed=seed, data=data, base=models_dir or MODELS_DIR,
+                  log=lambda line: click.echo(line, err=True))
+    except ExtractorError as exc:
+        _fail(exc, ctx.obj["debug"])
 
 
 @main.group()
@@ -210,12 +240,14 @@ def template_init(ctx, image, output, annotate, dpi):
               help="Folder for the database, uploads and secret key (default: $EXTRACTOR_WEB_DIR or ~/.local/share/extractor/web).")
 @click.option("--max-upload-mb", default=25, show_default=True, type=click.FloatRange(0.1, 2048),
               help="Largest upload accepted, all files together.")
-def serve(host, port, data_dir, max_upload_mb):
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),
+              help="Models folder to read with (one written by `extractor adapt`; default: the shipped models/).")
+def serve(host, port, data_dir, max_upload_mb, models_dir):
     """Run the web app: sign up, upload scans and see their digits, draw numbers, keep a history.
     Set DATABASE_URL for PostgreSQL instead of SQLite."""
     from .web import create_app
 
-    app = create_app({"DATA_DIR": data_dir, "MAX_UPLOAD_MB": max_upload_mb})
+    app = create_app({"DATA_DIR": data_dir, "MAX_UPLOAD_MB": max_upload_mb, "MODELS": models_dir})
     from waitress import serve as serve_wsgi
 
     click.echo(f"extractor web app on http://{host}:{port}/ (data in {app.config['DATA_DIR']}); Ctrl-C stops it", err=True)

@@ -189,6 +189,23 @@ def test_corrections_are_kept_beside_the_reading_and_exported(app):
     assert bad.status_code == 302 and "digits only" in client.get(location).get_data(as_text=True)
 
 
+def test_corrected_fields_download_as_the_folder_extractor_adapt_reads(app, classifier, tmp_path):
+    from extractor import adapt, api
+
+    client = app.test_client()
+    signup(client)
+    location = upload(client, ("form_2.jpg", (SAMPLES / "form_2.jpg").read_bytes())).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    table = pd.read_csv(io.BytesIO(client.get("/history.csv").data), dtype=str, keep_default_na=False)
+    readings = re.findall(r'name="reading" value="(\d+)"', page)[:2]
+    for reading, text in zip(readings, table.text):  # corrected to what was read: the crop must show it
+        client.post(location + "/correct", data={"reading": reading, "text": text, "csrf_token": token(client, location)})
+    (tmp_path / "corrections.zip").write_bytes(client.get("/history/corrections.zip").data)
+    found = adapt.read_corrections([tmp_path / "corrections.zip"])
+    assert found.digits == list(table.text[:2]) and not found.skipped
+    assert [api.read_field_image(crop, classifier).text for crop in found.crops] == found.digits
+
+
 def test_drawing_is_read_with_top_three(app, mnist_test):
     client = app.test_client()
     signup(client)

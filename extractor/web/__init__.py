@@ -73,7 +73,8 @@ def _secret_key(data_dir: Path) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """A configured app. Keys beyond Flask's: DATA_DIR (database, uploads), DATABASE_URL, MAX_UPLOAD_MB,
-    LOGIN_RATE_LIMIT (e.g. "5 per minute"), CLASSIFIER (an api.Classifier to share; else loaded on first use)."""
+    LOGIN_RATE_LIMIT (e.g. "5 per minute"), MODELS (a models folder, such as one `extractor adapt`
+    wrote; default: the shipped models), CLASSIFIER (an api.Classifier to share; else loaded on first use)."""
     config = dict(config or {})
     data_dir = Path(config.get("DATA_DIR") or os.environ.get("EXTRACTOR_WEB_DIR") or default_data_dir())
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ def _reading():
     slot = current_app.extensions["extractor.classifier"]
     with slot["lock"]:
         if slot["model"] is None:
-            slot["model"] = api.Classifier()
+            slot["model"] = api.Classifier.load(current_app.config.get("MODELS"))
     return slot["model"], slot["lock"]
 
 
@@ -136,6 +137,47 @@ def read_upload(path: Path, read_as: str, pages_dir: Path) -> list[dict]:
     except ExtractorError as exc:  # e.g. poppler missing for a PDF: the file gets an error row
         return [error_row(path.name, str(exc), 1)]
     return table.to_dict("records")
+
+
+#: A corrected field's crop reaches this share of its height beyond its box, as field crops do.
+CORRECTION_MARGIN = 0.15
+
+
+def write_corrections(out, rows, stored_path) -> int:
+    """A zip of corrected fields into ``out``: ``field_<id>.png`` crops cut from the pages of the
+    stored files (``stored_path(row)``) and labels.csv (file,digits); return how many were written.
+    A field whose file or page can no longer be read is left out."""
+    import zipfile
+
+    from ..errors import ExtractorError as Unreadable
+    from ..pages import load_pages
+
+    pages: dict = {}
+    lines = ["file,digits"]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for row in rows:
+            path = stored_path(row)
+            if path not in pages:
+                try:
+                    pages[path] = load_pages(path)
+                except Unreadable:
+                    pages[path] = []
+            if not 1 <= row.page <= len(pages[path]):
+                continue
+            image = pages[path][row.page - 1].image
+            margin = int(CORRECTION_MARGIN * row.height)
+            crop = image[max(0, row.y - margin): row.y + row.height + margin,
+                         max(0, row.x - margin): row.x + row.width + margin]
+            if crop.size == 0:
+                continue
+            if crop.ndim == 3:
+                crop = cv2.cvtColor(crop, cv2.COLOR_RGB2BGR)
+            ok, png = cv2.imencode(".png", crop)
+            name = f"field_{row.id}.png"
+            archive.writestr(name, png.tobytes())
+            lines.append(f"{name},{row.corrected_text}")
+        archive.writestr("labels.csv", "\n".join(lines) + "\n")
+    return len(lines) - 1
 
 
 def read_drawing(image: np.ndarray) -> dict:
@@ -370,6 +412,17 @@ def _routes(app: Flask, limiter: Limiter) -> None:
     def history_csv():
         data = store.history_frame(_db(), g.user_id).to_csv(index=False).encode("utf-8")
         return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True, download_name="history.csv")
+
+    @app.route("/history/corrections.zip")
+    @login_required
+    def history_corrections():
+        """The fields this user corrected, as `extractor adapt` reads them: each field's crop as read
+        (from the file as uploaded) and labels.csv with the corrected digits."""
+        out = io.BytesIO()
+        write_corrections(out, store.corrections(_db(), g.user_id),
+                          lambda row: _upload_dir(g.user_id, row.upload_id) / row.stored_name)
+        out.seek(0)
+        return send_file(out, mimetype="application/zip", as_attachment=True, download_name="corrections.zip")
 
     @app.route("/history.xlsx")
     @login_required

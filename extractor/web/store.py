@@ -195,3 +195,17 @@ def history_frame(engine: Engine, user_id: int) -> pd.DataFrame:
         frame[name] = frame[name].fillna("").astype(str)
     frame["needs_review"] = frame["needs_review"].astype(bool)
     return frame
+
+
+def corrections(engine: Engine, user_id: int) -> list:
+    """This user's corrected readings that hold digits and a box, with the stored file each is on."""
+    query = (select(readings.c.id, readings.c.upload_id, readings.c.page, readings.c.x, readings.c.y,
+                    readings.c.width, readings.c.height, readings.c.corrected_text, files.c.stored_name)
+             .select_from(readings.join(uploads, readings.c.upload_id == uploads.c.id)
+                          .join(files, readings.c.file_id == files.c.id))
+             .where(uploads.c.user_id == user_id, readings.c.corrected_text.is_not(None),
+                    readings.c.corrected_text != "", readings.c.width > 0, readings.c.height > 0)
+             .order_by(readings.c.id))
+    with engine.connect() as db:
+        return list(db.execute(query))
+

@@ -1,0 +1,317 @@
+"""Readers that know a customer's writers: the string reader fine-tuned on the fields a user
+corrected (``extractor adapt``), written with every other model into a models folder of its own.
+
+The shipped ``models/`` never change. The user's crops are varied (shift, scale, slant, pen, blur,
+JPEG) and mixed half and half with the synthetic fields the reader was trained on, so that it learns
+the new hands without forgetting the others; a first pass with a share of the corrections held out
+says how much better the adapted readers read than the shipped ones on fields they never saw.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import clean, strings
+from .errors import DataError, InputError
+from .model import MODELS_DIR
+
+#: The models a models folder holds (each with its card beside it, .json).
+MODEL_FILES = ("digits.keras", "pairs.keras", "strings.keras")
+#: Share of the corrections kept out of the first pass's training, to measure the gain.
+HELD_OUT_SHARE = 0.25
+#: Varied copies of each corrected crop per epoch; as many synthetic fields are mixed in.
+COPIES_PER_EPOCH = 8
+#: An epoch holds at least this many of the user's varied crops (a few corrections still train).
+MIN_USER_PER_EPOCH = 256
+#: Fine-tuning's learning rate (Adam): a tenth of the training's peak, so the reader moves, not jumps.
+LEARNING_RATE = 2e-4
+
+
+@dataclass
+class Corrections:
+    """Field crops (grey) a user corrected, with their digits and file names; ``skipped`` names
+    the images that could not be read."""
+
+    crops: list
+    digits: list
+    files: list
+    skipped: list
+
+
+def read_corrections(folders) -> Corrections:
+    """Every labelled field in ``folders`` (folders or .zip files holding ``labels.csv`` with
+    ``file,digits``, the format ``extractor evaluate --strings`` reads)."""
+    from .pages import load_pages
+
+    found = Corrections([], [], [], [])
+    for folder in folders:
+        with _opened(Path(folder)) as root:
+            for name, digits in _labels(root, Path(folder)):
+                try:
+                    image = load_pages(root / name)[0].image
+                except InputError:
+                    found.skipped.append(f"{folder}/{name}")
+                    continue
+                found.crops.append(clean.grayscale(image))
+                found.digits.append(digits)
+                found.files.append(f"{folder}/{name}")
+    if not found.crops:
+        raise DataError("no field could be read from " + ", ".join(map(str, folders)))
+    return found
+
+
+class _opened:
+    """A folder as it is, or a .zip unpacked into a temporary folder for the time it is read."""
+
+    def __init__(self, path: Path):
+        self.path, self.tmp = path, None
+
+    def __enter__(self) -> Path:
+        if self.path.is_file() and zipfile.is_zipfile(self.path):
+            self.tmp = tempfile.TemporaryDirectory()
+            with zipfile.ZipFile(self.path) as archive:
+                archive.extractall(self.tmp.name)
+            inner = Path(self.tmp.name)
+            if not (inner / "labels.csv").is_file():  # a zip of one folder
+                subs = [p for p in inner.iterdir() if (p / "labels.csv").is_file()]
+                inner = subs[0] if len(subs) == 1 else inner
+            return inner
+        if not self.path.is_dir():
+            raise DataError(f"{self.path}: not a folder or a .zip of field crops")
+        return self.path
+
+    def __exit__(self, *exc):
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _labels(root: Path, named: Path) -> list[tuple[str, str]]:
+    """The (file, digits) rows of ``labels.csv``, each checked; a bad one is an error naming its line."""
+    path = root / "labels.csv"
+    where = named / "labels.csv" if named.is_dir() else f"{named}: labels.csv"
+    if not path.is_file():
+        raise DataError(f"{named}: no labels.csv (file,digits)")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "digits"} <= set(reader.fieldnames):
+            raise DataError(f"{where}: needs the columns file,digits")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            name, digits = (row["file"] or "").strip(), (row["digits"] or "").strip()
+            if not (root / name).is_file() or not name:
+                raise DataError(f"{where}, line {line}: no file {name!r} beside labels.csv")
+            if not digits.isdigit() or not digits.isascii() or len(digits) > strings.MAX_DIGITS:
+                raise DataError(f"{where}, line {line}: {digits!r} is not 1-{strings.MAX_DIGITS} digits")
+            rows.append((name, digits))
+    if not rows:
+        raise DataError(f"{where}: no rows")
+    return rows
+
+
+def varied(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A corrected crop as the same writer might have produced it on another day: shifted in its
+    field, scaled, slanted, the pen lighter or heavier, blurred, JPEG-compressed."""
+    gray = np.asarray(gray, np.uint8)
+    h, w = gray.shape
+    paper = float(np.percentile(gray, 90))
+    sx, sy = rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)
+    shear = rng.uniform(-0.2, 0.2)
+    angle = np.deg2rad(rng.uniform(-2.5, 2.5))
+    c, s = np.cos(angle), np.sin(angle)
+    linear = np.array([[c, -s], [s, c]]) @ np.array([[sx, shear], [0.0, sy]])
+    pad_x, pad_y = int(rng.uniform(0, 0.25) * h), int(rng.uniform(0, 0.15) * h)
+    out_w, out_h = int(w * sx + abs(shear) * h) + 2 * pad_x, int(h * sy) + 2 * pad_y
+    centre, target = np.array([w / 2, h / 2]), np.array([out_w / 2, out_h / 2]) + rng.uniform(-0.05, 0.05, 2) * h
+    matrix = np.hstack([linear, (target - linear @ centre)[:, None]])
+    out = cv2.warpAffine(gray, matrix, (max(out_w, 4), max(out_h, 4)), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=paper).astype(np.float32)
+    dark = np.clip((paper - out) / max(paper, 1.0), 0, 1) ** rng.uniform(0.7, 1.4)  # the pen's weight
+    out = paper - dark * paper * rng.uniform(0.75, 1.1)
+    if rng.random() < 0.4:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.2))
+    out = np.clip(out + rng.normal(0, rng.uniform(0, 6), out.shape), 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 90))])
+        out = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    return out
+
+
+def _targets(digits: list[str]) -> np.ndarray:
+    y = np.full((len(digits), strings.MAX_DIGITS), -1, np.int64)
+    for i, text in enumerate(digits):
+        y[i, : len(text)] = [int(ch) for ch in text]
+    return y
+
+
+def _inputs(crops) -> np.ndarray:
+    return np.stack([strings.normalize_crop(c)[0] for c in crops])[..., None]
+
+
+def _exact(model, crops, digits) -> float:
+    """The string reader's exact share on crops (its best path alone)."""
+    if not crops:
+        return float("nan")
+    probs = model.predict(_inputs(crops), verbose=0, batch_size=128)
+    return float(np.mean([strings.decode(p).text == t for p, t in zip(probs, digits)]))
+
+
+def split(count: int, seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held out) of ``count`` corrections: with a ``share`` above 0, at least one
+    held out and one trained on; with 0, none held out."""
+    order = np.random.default_rng([seed, 17]).permutation(count)
+    held = min(max(1, int(round(share * count))), count - 1) if count > 1 and share > 0 else 0
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_split, held=((), ()),
+               log=print, label: str = ""):
+    """A copy of the string reader at ``base_reader`` fine-tuned on ``crops`` (their ``digits``) for
+    ``epochs`` epochs, each half the user's crops varied, half synthetic fields; with ``held``
+    (crops, digits), each epoch's held-out exact share is logged. Returns (model, exact share on
+    ``held`` before, and after the last epoch)."""
+    import tensorflow as tf
+
+    model = tf.keras.models.load_model(base_reader, compile=False)
+    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=strings.ctc_loss)
+    held_crops, held_digits = list(held[0]), list(held[1])
+    before = score = _exact(model, held_crops, held_digits)
+    user_count = max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * len(crops))
+    for epoch in range(1, epochs + 1):
+        tick = time.time()
+        rng = np.random.default_rng([seed, epoch, 23])
+        picks = rng.integers(len(crops), size=user_count)
+        x_user = _inputs([varied(crops[i], rng) for i in picks])
+        y_user = _targets([digits[i] for i in picks])
+        x_synth, y_synth = strings.make_field_epoch(mnist_split.images, mnist_split.labels, user_count, seed, epoch)
+        x, y = np.concatenate([x_user, x_synth]), np.concatenate([y_user, y_synth])
+        order = rng.permutation(len(x))
+        model.fit(x[order], y[order], batch_size=64, epochs=1, verbose=0, shuffle=False)
+        if held_crops:
+            score = _exact(model, held_crops, held_digits)
+            log(f"{label}epoch {epoch}/{epochs}: held-out exact {score:.1%} {time.time() - tick:.0f}s")
+        else:
+            log(f"{label}epoch {epoch}/{epochs} {time.time() - tick:.0f}s")
+    return model, before, score
+
+
+def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None, base=MODELS_DIR,
+          held_out_share: float = HELD_OUT_SHARE, log=print) -> dict:
+    """Fine-tune the string reader of ``base`` (a models folder) on the corrections in ``folders``
+    and write a complete models folder ``out`` with its card (adapted.json); return the card.
+
+    Two passes of the same recipe: the first tunes on all but a held-out share, to measure what
+    adapting gains on fields it never saw (the card's ``held_out``); the second tunes afresh on
+    every field, and is what is written. The epochs are fixed: choosing them on a held-out share of
+    a few dozen fields was noise (docs/experiments.md)."""
+    from . import mnist
+    from .model import quiet_tensorflow
+    from .readers import Classifier
+    from .train import run_facts, save_model
+
+    started = time.time()
+    base, out = Path(base), Path(out)
+    for name in MODEL_FILES:
+        if not (base / name).is_file():
+            raise DataError(f"{base / name}: model file not found")
+    found = read_corrections(folders)
+    if found.skipped:
+        log(f"{len(found.skipped)} images could not be read and were skipped")
+    train_at, held_at = split(len(found.crops), seed, held_out_share)
+    held = ([found.crops[i] for i in held_at], [found.digits[i] for i in held_at])
+    mnist_split = mnist.load_split(mnist.find_data_dir(data), "train")
+    tf = quiet_tensorflow()
+
+    tf.keras.utils.set_random_seed(seed)
+    log(f"pass 1: tuning on {len(train_at)} fields, {len(held_at)} held out, to measure")
+    trial, before_score, after_score = fine_tuned(
+        base / "strings.keras", [found.crops[i] for i in train_at], [found.digits[i] for i in train_at], epochs,
+        seed, mnist_split, held, log, "pass 1 ")
+    log(f"pass 1: held-out exact {before_score:.1%} -> {after_score:.1%}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name in MODEL_FILES:
+            card = Path(name).with_suffix(".json")
+            if name != "strings.keras":
+                shutil.copy2(base / name, partial / name)
+            if (base / card).is_file():
+                shutil.copy2(base / card, partial / card)
+        save_model(trial, partial / "strings.keras")
+        pipeline_before = _field_exact(Classifier(base / "digits.keras", pair_model_path=base / "pairs.keras",
+                                                  string_model_path=base / "strings.keras"), *held)
+        pipeline_after = _field_exact(Classifier.from_folder(partial), *held)
+        del trial
+        tf.keras.utils.set_random_seed(seed)
+        log(f"pass 2: tuning on all {len(found.crops)} fields")
+        model = fine_tuned(base / "strings.keras", found.crops, found.digits, epochs, seed, mnist_split,
+                           log=log, label="pass 2 ")[0]
+        save_model(model, partial / "strings.keras")
+        card = {
+            "adapted": "strings.keras (fine-tuned); digits.keras and pairs.keras copied unchanged",
+            "base_models": {name: _sha256(base / name) for name in MODEL_FILES},
+            "data": {"sources": [str(f) for f in folders], "fields": len(found.crops),
+                     "sha256": hashlib.sha256("".join(f"{f}\t{d}\n" for f, d in
+                                                      zip(found.files, found.digits)).encode()
+                                              + b"".join(_sha256_bytes(c) for c in found.crops)).hexdigest(),
+                     "held_out": len(held_at), "skipped_unreadable": len(found.skipped)},
+            "training": {"command": "extractor adapt", "seed": seed, "epochs": epochs,
+                         "user_fields_per_epoch": max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * len(found.crops)),
+                         "synthetic_fields_per_epoch": "as many as the user's",
+                         "learning_rate": LEARNING_RATE, **run_facts(started, tf)},
+            "held_out": {"measured_with": "pass 1's reader, tuned without these fields",
+                         "string_reader_exact_before": round(before_score, 4),
+                         "string_reader_exact_after": round(after_score, 4),
+                         "fields_exact_before": round(pipeline_before, 4),
+                         "fields_exact_after": round(pipeline_after, 4)},
+        }
+        (partial / "adapted.json").write_text(json.dumps(card, indent=2) + "\n")
+        _replace(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    log(f"wrote {out}: held-out fields exact {pipeline_before:.1%} -> {pipeline_after:.1%} "
+        f"({time.time() - started:.0f}s)")
+    return card
+
+
+def _field_exact(readers, crops, digits) -> float:
+    """Share of crops read exactly as ``extract --layout field`` reads them."""
+    from .pipeline import read_field_image
+
+    if not crops:
+        return float("nan")
+    return float(np.mean([read_field_image(c, readers).text == t for c, t in zip(crops, digits)]))
+
+
+def _replace(partial: Path, out: Path) -> None:
+    """``partial`` renamed to ``out``; an older folder there is moved aside first, then removed."""
+    if out.exists():
+        if not (out / "adapted.json").is_file() and any(out.iterdir()):
+            raise DataError(f"{out}: exists and is not a models folder written by extractor adapt")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        partial.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        partial.rename(out)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _sha256_bytes(array: np.ndarray) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).digest()
