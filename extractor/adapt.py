@@ -9,6 +9,7 @@ says how much better the adapted readers read than the shipped ones on fields th
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -72,29 +73,19 @@ def read_corrections(folders) -> Corrections:
     return found
 
 
-class _opened:
+@contextlib.contextmanager
+def _opened(path: Path):
     """A folder as it is, or a .zip unpacked into a temporary folder for the time it is read."""
-
-    def __init__(self, path: Path):
-        self.path, self.tmp = path, None
-
-    def __enter__(self) -> Path:
-        if self.path.is_file() and zipfile.is_zipfile(self.path):
-            self.tmp = tempfile.TemporaryDirectory()
-            with zipfile.ZipFile(self.path) as archive:
-                archive.extractall(self.tmp.name)
-            inner = Path(self.tmp.name)
-            if not (inner / "labels.csv").is_file():  # a zip of one folder
-                subs = [p for p in inner.iterdir() if (p / "labels.csv").is_file()]
-                inner = subs[0] if len(subs) == 1 else inner
-            return inner
-        if not self.path.is_dir():
-            raise DataError(f"{self.path}: not a folder or a .zip of field crops")
-        return self.path
-
-    def __exit__(self, *exc):
-        if self.tmp is not None:
-            self.tmp.cleanup()
+    if not (path.is_file() and zipfile.is_zipfile(path)):
+        if not path.is_dir():
+            raise DataError(f"{path}: not a folder or a .zip of field crops")
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp)
+        inner = Path(tmp)
+        subs = [p for p in inner.iterdir() if (p / "labels.csv").is_file()]
+        yield subs[0] if not (inner / "labels.csv").is_file() and len(subs) == 1 else inner  # a zip of one folder
 
 
 def _labels(root: Path, named: Path) -> list[tuple[str, str]]:
@@ -250,8 +241,7 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
             if (base / card).is_file():
                 shutil.copy2(base / card, partial / card)
         save_model(trial, partial / "strings.keras")
-        pipeline_before = _field_exact(Classifier(base / "digits.keras", pair_model_path=base / "pairs.keras",
-                                                  string_model_path=base / "strings.keras"), *held)
+        pipeline_before = _field_exact(Classifier.from_folder(base), *held)
         pipeline_after = _field_exact(Classifier.from_folder(partial), *held)
         del trial
         tf.keras.utils.set_random_seed(seed)

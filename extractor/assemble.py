@@ -141,19 +141,6 @@ def combined(glyph_read: DigitString, string_read: DigitString, reading) -> Digi
     return replace(chosen, confidence=score / (glyph_score + string_score + (1 - g) * (1 - s)))
 
 
-def second_opinion(glyph_read: DigitString, line_read: DigitString) -> DigitString:
-    """One string from two readers of the same ink: the glyph-by-glyph reading and the line
-    reader's. Where they agree, the glyph reading stands (its boxes are the finer), as sure as the
-    surer of the two. Where they differ, at most one is right, so the surer one is taken and its
-    confidence is capped by the other's doubt: two sure readers that disagree leave it for review."""
-    if glyph_read.text == line_read.text:
-        return replace(glyph_read, confidence=max(glyph_read.confidence, line_read.confidence))
-    chosen, other = ((line_read, glyph_read) if line_read.confidence > glyph_read.confidence
-                     else (glyph_read, line_read))
-    confidence = min(chosen.confidence, 1.0 - other.confidence) if other.text else chosen.confidence
-    return replace(chosen, confidence=confidence)
-
-
 def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] | None]], gray: np.ndarray,
                        classify, box: tuple[int, int, int, int] | None = None,
                        readings: list | None = None) -> list[DigitString]:

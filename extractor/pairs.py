@@ -11,7 +11,6 @@ only where the pair model itself says there are two.
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 

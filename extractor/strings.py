@@ -87,10 +87,10 @@ def read_crops(reader, crops: list[np.ndarray]) -> list[StringReading]:
         return []
     made = [normalize_crop(crop) for crop in crops]
     probs = reader(np.stack([m[0] for m in made])[..., None])
-    return [decode(p, scale, 0) for p, (_, scale) in zip(probs, made)]
+    return [decode(p, scale) for p, (_, scale) in zip(probs, made)]
 
 
-def decode(probs: np.ndarray, scale: float = 1.0, left: int = 0) -> StringReading:
+def decode(probs: np.ndarray, scale: float = 1.0) -> StringReading:
     """The best path through one field's (CROP_STEPS, CLASSES) output: repeats merged, blanks dropped.
     A digit's probability is the highest its class reaches over the steps it spans; the reading's
     is the probability the reader gives its text (:func:`text_probability`)."""
@@ -105,7 +105,7 @@ def decode(probs: np.ndarray, scale: float = 1.0, left: int = 0) -> StringReadin
             text.append(str(int(best[step])))
             confidences.append(float(probs[step: end + 1, best[step]].max()))
             x0, x1 = step * STEP, (end + 1) * STEP
-            spans.append((int(max(0, (x0 - left) / scale)), int(max(0, (x1 - left) / scale))))
+            spans.append((int(x0 / scale), int(x1 / scale)))
         step = end + 1
     return StringReading("".join(text), tuple(confidences), tuple(spans), text_probability(probs, "".join(text)), probs)
 

@@ -49,18 +49,30 @@ def _string(text, confidence, x=0):
     return assemble.string_of("f", digits)
 
 
-def test_agreeing_readers_keep_the_glyph_reading_as_sure_as_the_surer():
-    combined = assemble.second_opinion(_string("1000", 0.6), _string("1000", 0.95, x=3))
-    assert combined.text == "1000" and combined.confidence == pytest.approx(0.95)
+class _Reading:
+    """A string reading that gives the texts it is asked about the probabilities it was told."""
+
+    def __init__(self, **probabilities):
+        self.probabilities = probabilities
+
+    def probability_of(self, text):
+        return self.probabilities.get("t" + text, 0.0)
+
+
+def test_agreeing_readers_keep_the_glyph_reading_surer_than_either():
+    combined = assemble.combined(_string("1000", 0.6), _string("1000", 0.95, x=3), _Reading())
+    assert combined.text == "1000" and combined.confidence == pytest.approx(0.57 / (0.57 + 0.4 * 0.05))
     assert combined.digits[0].x == 0  # the glyph reading's boxes
 
 
-def test_disagreeing_readers_take_the_surer_and_leave_it_for_review():
-    combined = assemble.second_opinion(_string("17000", 0.3), _string("1000", 0.97))
-    assert combined.text == "1000" and combined.confidence == pytest.approx(0.7)
-    both_sure = assemble.second_opinion(_string("4420", 0.99), _string("4426", 0.98))
-    assert both_sure.text == "4420" and assemble.needs_review(both_sure)
-    nothing_else = assemble.second_opinion(_string("35", 0.9), assemble.string_of("f", []))
+def test_disagreeing_readers_take_the_text_both_make_likelier():
+    # the string reader gives the glyph reading's text 0.5: 0.3 x 0.5 against 0.97 x (1 - 0.3)
+    combined = assemble.combined(_string("17000", 0.3), _string("1000", 0.97), _Reading(t17000=0.5))
+    assert combined.text == "1000" and combined.confidence == pytest.approx(0.679 / (0.15 + 0.679 + 0.7 * 0.03))
+    # a sure glyph reading the string reader also finds likely stands against its own reading
+    kept = assemble.combined(_string("4420", 0.99), _string("4426", 0.9), _Reading(t4420=0.6))
+    assert kept.text == "4420" and kept.confidence == pytest.approx(0.594 / (0.594 + 0.009 + 0.001))
+    nothing_else = assemble.combined(_string("35", 0.9), assemble.string_of("f", []), _Reading())
     assert nothing_else.text == "35" and nothing_else.confidence == pytest.approx(0.9)
 
 
