@@ -38,8 +38,11 @@ def main(ctx, debug):
                    "or models/strings.keras).")
 @click.option("--pairs", is_flag=True, help="Train the model that reads two overlapping digits as one glyph.")
 @click.option("--strings", is_flag=True, help="Train the string reader, which reads a field's grey crop whole.")
+@click.option("--from", "start_from", type=click.Path(exists=True, dir_okay=False),
+              help="With --pairs or --strings: go on training this saved model (at a lower rate) instead of "
+                   "starting afresh.")
 @click.pass_context
-def train(ctx, data, epochs, seed, limit, out, pairs, strings):
+def train(ctx, data, epochs, seed, limit, out, pairs, strings, start_from):
     """Train the digit classifier (or, with --pairs, the pair model; with --strings, the string
     reader) from MNIST and synthetic fields, and write it with its model card."""
     from .model import DEFAULT_MODEL
@@ -51,7 +54,9 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings):
     try:
         if strings or pairs:
             train_composed(STRING_READER if strings else PAIR_MODEL, data=data, epochs=epochs, seed=seed, out=out,
-                           epoch_size=limit, command=command, log=log)
+                           epoch_size=limit, command=command, log=log, start_from=start_from)
+        elif start_from:
+            raise click.UsageError("--from goes with --pairs or --strings")
         else:
             run_training(data=data, epochs=epochs, seed=seed, out=out or DEFAULT_MODEL, limit=limit,
                          command=command, log=log)

@@ -13,8 +13,9 @@ they are. So a field is made of three digit sources, one writer per field:
   chosen per field, drawn with one slant, width and pen;
 
 laid out as amounts and dates are written (separators, Indian grouping, "/-", raised or chained
-small trailing zeros, touching digits, a wandering baseline), then put on generated paper with a
-pen from faint pencil to marker, and scanned (blur, noise, resolution, JPEG). Nothing made here is
+small trailing zeros, touching digits, a wandering baseline), then put on generated paper, beside
+what the crop of a printed form catches (box walls, rules, a printed currency sign such as the
+rupee sign before a cheque's amount box), with a pen from faint pencil to marker, and scanned (blur, noise, resolution, JPEG). Nothing made here is
 kept: training makes its fields afresh each epoch.
 """
 
@@ -286,8 +287,8 @@ def layout_marks(digits: str, rng: np.random.Generator) -> list[str]:
     elif n == 8 and r < 0.65:  # a date's separators
         mark = str(rng.choice(["/", "-", "."]))
         tokens = tokens[:2] + [mark] + tokens[2:4] + [mark] + tokens[4:]
-    if rng.random() < 0.3:
-        tokens.append(str(rng.choice(["/-", "/-", "-", "=", "/=", ".-", ".", ","])))
+    if rng.random() < 0.4:  # an amount closed: "/-" most often
+        tokens.append(str(rng.choice(["/-", "/-", "/-", "/-", "-", "=", "/=", ".-", ".", ","])))
     return tokens
 
 
@@ -305,7 +306,7 @@ def _grouped(digits: str, mark: str, indian: bool) -> list[str]:
 def mark_ink(mark: str, height: float, rng: np.random.Generator, pen: float) -> tuple[np.ndarray, float]:
     """A mark's ink for digits ``height`` high, and where its top sits (a share of the height down
     from the digits' top)."""
-    size = int(height * 1.6) + 4
+    size = int(height * 2.6) + 4
     canvas = np.zeros((size, size), np.float32)
     width = max(1, int(round(height * pen * rng.uniform(0.8, 1.2))))
     h = height
@@ -336,15 +337,18 @@ def mark_ink(mark: str, height: float, rng: np.random.Generator, pen: float) -> 
         lean = h * rng.uniform(0.25, 0.5)
         cv2.line(canvas, (2, int(h)), (2 + int(lean), 2), 1.0, width, cv2.LINE_AA)
         return _cropped(canvas), rng.uniform(-0.05, 0.1)
-    # "/-" and "/=": a slash leaning well past a 1, then a dash (or two) through or after it
-    tall = h * rng.uniform(0.6, 1.1)
-    lean = tall * rng.uniform(0.35, 0.9)
+    # "/-" and "/=": a slash (leaning well past a 1, or nearly upright and tall), then a dash (or
+    # two) through it, from its foot, or after a gap
+    tall = h * rng.uniform(0.6, 1.2)
+    lean = tall * (rng.uniform(0.35, 0.9) if rng.random() < 0.7 else rng.uniform(0.0, 0.25))
     cv2.line(canvas, (2, int(tall)), (2 + int(lean), 2), 1.0, width, cv2.LINE_AA)
-    y = int(tall * rng.uniform(0.35, 0.65))
+    y = int(tall * rng.uniform(0.35, 0.9))
     dash = [y] if mark == "/-" else [y - int(h * 0.1), y + int(h * 0.1)]
+    start = 2 + int(lean * rng.uniform(0.3, 0.7)) if rng.random() < 0.6 else 2 + int(lean + h * rng.uniform(0.1, 0.6))
+    length = h * (rng.uniform(0.2, 0.45) if rng.random() < 0.6 else rng.uniform(0.45, 1.0))
     for yy in dash:
-        cv2.line(canvas, (2 + int(lean * 0.6), yy), (2 + int(lean + h * rng.uniform(0.2, 0.45)), yy), 1.0, width,
-                 cv2.LINE_AA)
+        end = min(size - 2, start + int(length))
+        cv2.line(canvas, (start, yy), (end, yy + int(h * rng.uniform(-0.08, 0.08))), 1.0, width, cv2.LINE_AA)
     return _cropped(canvas), rng.uniform(-0.05, 0.3)
 
 
@@ -449,9 +453,55 @@ def paper(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def printed_parts(image: np.ndarray, rng: np.random.Generator, ink_box: tuple[int, int, int, int]) -> None:
+#: Faces with the currency signs printed before amount boxes (DejaVu, Debian fonts-dejavu-core,
+#: Bitstream Vera licence); without them the signs are drawn with OpenCV's Hershey face.
+PRINTED_FACES = "/usr/share/fonts/truetype/dejavu/DejaVu*.ttf"
+#: Printed signs before an amount and how often each is the one: the rupee sign of Indian cheques
+#: first, since a reader that never saw it reads it as a 7 or a 9.
+PRINTED_SIGNS = {"\u20b9": 0.5, "$": 0.15, "Rs.": 0.1, "\u20ac": 0.05, "#": 0.1, "*": 0.1}
+#: Share of fields whose crop catches a printed sign before the writing.
+PRINTED_SIGN_SHARE = 0.3
+
+
+@functools.lru_cache(maxsize=None)
+def printed_faces() -> tuple[str, ...]:
+    """The installed faces that print every sign of PRINTED_SIGNS."""
+    import glob
+
+    faces = []
+    for path in sorted(glob.glob(PRINTED_FACES)):
+        try:
+            font = ImageFont.truetype(path, 40)
+        except OSError:
+            continue
+        missing = np.asarray(font.getmask("\ue000"))  # a private-use point: the face's "no glyph" box
+        if all(not np.array_equal(np.asarray(font.getmask(sign)), missing) for sign in PRINTED_SIGNS):
+            faces.append(path)
+    return tuple(faces)
+
+
+def printed_sign(height: float, rng: np.random.Generator) -> np.ndarray:
+    """A printed currency sign's ink (paper 0, ink 1), about ``height`` pixels tall."""
+    sign = str(rng.choice(list(PRINTED_SIGNS), p=np.array(list(PRINTED_SIGNS.values()))))
+    size = max(8, int(height))
+    faces = printed_faces()
+    canvas = Image.new("L", (size * 4, size * 2), 0)
+    if faces:
+        font = ImageFont.truetype(faces[int(rng.integers(len(faces)))], size)
+        ImageDraw.Draw(canvas).text((size // 4, size // 4), sign, fill=255, font=font)
+    else:
+        ink = np.zeros((size * 2, size * 4), np.uint8)
+        cv2.putText(ink, "Rs" if sign == "\u20b9" else sign, (size // 4, size * 3 // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    size / 30.0, 255, max(1, size // 15), cv2.LINE_AA)
+        canvas = Image.fromarray(ink)
+    return _scaled(_cropped(np.asarray(canvas, np.float32) / 255.0), height)
+
+
+def printed_parts(image: np.ndarray, rng: np.random.Generator, ink_box: tuple[int, int, int, int],
+                  sign: np.ndarray | None = None) -> None:
     """Printed marks a field crop often catches, drawn in place: box walls at its edges, a ruled
-    line under the writing, a currency sign before it."""
+    line under the writing, and ``sign`` (printed_sign) before it, with the box's wall between them
+    or not, and at times cut by the crop's edge."""
     h, w = image.shape
     x0, y0, x1, y1 = ink_box
     dark = rng.uniform(20, 120)
@@ -461,11 +511,20 @@ def printed_parts(image: np.ndarray, rng: np.random.Generator, ink_box: tuple[in
     if rng.random() < 0.15:  # box walls caught at the crop's edges
         for x in ([0, w - 1] if rng.random() < 0.5 else [int(rng.choice([0, w - 1]))]):
             cv2.line(image, (x, 0), (x, h), float(dark), int(rng.integers(1, 3)))
-    if rng.random() < 0.1 and x0 > (y1 - y0) * 0.6:  # a printed currency sign before the amount
-        sign = str(rng.choice(["$", "#", "*", "R"]))
-        scale = (y1 - y0) / 30.0 * rng.uniform(0.6, 0.9)
-        cv2.putText(image, sign, (max(0, x0 - int(22 * scale)), int(y1 - (y1 - y0) * 0.1)),
-                    cv2.FONT_HERSHEY_SIMPLEX, scale, float(dark), max(1, int(2 * scale)), cv2.LINE_AA)
+    if sign is None:
+        return
+    sh, sw = sign.shape
+    right = x0 - int((y1 - y0) * rng.uniform(0.1, 0.5))
+    if rng.random() < 0.5:  # the amount box's wall between the sign and the writing
+        wall = right + int((x0 - right) * rng.uniform(0.2, 0.8))
+        cv2.line(image, (wall, 0), (wall, h), float(dark), int(rng.integers(1, 3)))
+    left = right - sw
+    if rng.random() < 0.25:  # the sign cut by the crop's left edge
+        left = min(left, -int(sw * rng.uniform(0.1, 0.6)))
+    top = int(np.clip((y0 + y1) / 2 - sh / 2 + rng.uniform(-0.15, 0.15) * sh, 0, max(0, h - sh)))
+    view = image[top: top + sh, max(0, left): max(0, left + sw)]
+    part = sign[: view.shape[0], sw - view.shape[1]:]
+    view[:] = view * (1 - part) + dark * part
 
 
 def field_image(digits: str, rng: np.random.Generator, fonts: list[Font],
@@ -483,9 +542,12 @@ def field_image(digits: str, rng: np.random.Generator, fonts: list[Font],
     ih, iw = ink.shape
     top, bottom = (int(ih * rng.uniform(0.0, 0.35)) for _ in range(2))
     left, right = (int(ih * rng.uniform(0.0, 0.6)) for _ in range(2))
+    sign = printed_sign(height * rng.uniform(0.6, 1.2), rng) if rng.random() < PRINTED_SIGN_SHARE else None
+    if sign is not None:
+        left += int(sign.shape[1] + height * rng.uniform(0.0, 0.5))
     shape = (ih + top + bottom, iw + left + right)
     sheet = paper(shape, rng)
-    printed_parts(sheet, rng, (left, top, left + iw, top + ih))
+    printed_parts(sheet, rng, (left, top, left + iw, top + ih), sign)
     alpha = np.zeros(shape, np.float32)
     alpha[top: top + ih, left: left + iw] = ink
     if rng.random() < 0.3:  # a pen running dry or a pencil: the ink's darkness varies along it

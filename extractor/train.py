@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import hashlib
 import json
 import multiprocessing
 import platform
@@ -32,6 +33,8 @@ from .normalize import normalize_batch
 CLUTTER_SHARE = 0.1
 PEAK_LEARNING_RATE = 2e-3
 FINAL_LEARNING_RATE = 1e-5
+#: The peak rate when training goes on from a trained model (train_composed's start_from).
+FINE_TUNE_LEARNING_RATE = 3e-4
 
 
 def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,12 +59,12 @@ def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int) ->
     return x, y
 
 
-def learning_rate(epoch: int, epochs: int) -> float:
+def learning_rate(epoch: int, epochs: int, peak: float = PEAK_LEARNING_RATE) -> float:
     """Cosine decay from the peak to the final rate over the run."""
     if epochs <= 1:
-        return PEAK_LEARNING_RATE
+        return peak
     t = epoch / (epochs - 1)
-    return FINAL_LEARNING_RATE + 0.5 * (PEAK_LEARNING_RATE - FINAL_LEARNING_RATE) * (1 + np.cos(np.pi * t))
+    return FINAL_LEARNING_RATE + 0.5 * (peak - FINAL_LEARNING_RATE) * (1 + np.cos(np.pi * t))
 
 
 def fold_batchnorm(trained, builder=build_model):
@@ -112,17 +115,17 @@ def prefetched_epochs(make, args: tuple, epochs: int):
 
 
 def fit_epochs(model, made, epochs: int, batch_size: int, log, report=lambda model: "",
-               checkpoint: Path | None = None) -> None:
+               checkpoint: Path | None = None, peak: float = PEAK_LEARNING_RATE) -> None:
     """Train ``model`` (compiled) one epoch of ``made`` (prefetched_epochs) at a time, on the cosine
     learning-rate schedule, logging each epoch with what ``report`` adds; after each epoch the model
     as it stands is saved to ``checkpoint`` when given, to look at during a long run."""
     with contextlib.closing(made):
         tick = time.time()
         for epoch, x, y in made:
-            model.optimizer.learning_rate.assign(learning_rate(epoch, epochs))
+            model.optimizer.learning_rate.assign(learning_rate(epoch, epochs, peak))
             history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
             acc = history.history.get("accuracy")
-            log(f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs):.2e}  "
+            log(f"epoch {epoch + 1}/{epochs}  lr {learning_rate(epoch, epochs, peak):.2e}  "
                 f"loss {history.history['loss'][-1]:.4f}  " + (f"train acc {acc[-1]:.4f}  " if acc else "")
                 + f"{report(model)}{time.time() - tick:.0f}s")
             if checkpoint is not None:
@@ -146,9 +149,9 @@ def card_facts(folded, out: Path, folder: Path, train_images: int, test_images: 
                      "train_images": int(train_images), "test_images": int(test_images)}}
 
 
-def run_facts(started: float, tf) -> dict:
+def run_facts(started: float, tf, peak: float = PEAK_LEARNING_RATE) -> dict:
     """What every model card says of the training run: optimizer, time, machine and versions."""
-    return {"optimizer": f"Adam, cosine decay {PEAK_LEARNING_RATE:g} -> {FINAL_LEARNING_RATE:g}",
+    return {"optimizer": f"Adam, cosine decay {peak:g} -> {FINAL_LEARNING_RATE:g}",
             "seconds": round(time.time() - started, 1),
             "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {platform.system()}",
             "python": sys.version.split()[0], "tensorflow": tf.__version__,
@@ -291,19 +294,28 @@ class Composed:
 
 def train_composed(what: Composed, data: str | None = None, epochs: int = 8, seed: int = 1,
                    out: str | Path | None = None, epoch_size: int | None = None, command: str = "",
-                   log=print) -> dict:
+                   log=print, start_from: str | Path | None = None) -> dict:
     """Train the pair model or the string reader (``what``) on data composed from MNIST training
-    digits, save it with its model card, and return the card."""
+    digits, save it with its model card, and return the card. With ``start_from`` (a saved model of
+    the same kind), training goes on from its weights at a lower rate (FINE_TUNE_LEARNING_RATE): how
+    a model learns what its data newly shows without the hours of training it from nothing."""
     started = time.time()
     out = Path(out) if out else what.default_out
     epoch_size = epoch_size or what.epoch_size
     folder, images, test_split, made, tf = composed_training(data, what.make_epoch, epoch_size, seed, epochs)
-    model = what.build()
+    peak = PEAK_LEARNING_RATE
+    if start_from:
+        model, peak = tf.keras.models.load_model(start_from, compile=False), FINE_TUNE_LEARNING_RATE
+        base_card = Path(start_from).with_suffix(".json")
+        started_from = {"model": str(start_from), "sha256": hashlib.sha256(Path(start_from).read_bytes()).hexdigest(),
+                        **({"card": json.loads(base_card.read_text())["training"]} if base_card.is_file() else {})}
+    else:
+        model = what.build()
     model.compile(**what.compile(tf))
     checkpoint = out.with_name(out.stem + ".checkpoint.keras")
     fit_epochs(model, made, epochs, what.batch_size, log,
                **({"report": lambda model: what.report(model, test_split)} if what.report else {}),
-               checkpoint=checkpoint)
+               checkpoint=checkpoint, peak=peak)
 
     folded = fold_and_save(model, what.build, out)
     checkpoint.unlink(missing_ok=True)
@@ -317,7 +329,8 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
             "seed": seed, "epochs": epochs, what.per_epoch: epoch_size, "batch_size": what.batch_size,
             **what.facts,
             **({"sources": what.sources()} if what.sources else {}),
-            **run_facts(started, tf),
+            **({"started_from": started_from} if start_from else {}),
+            **run_facts(started, tf, peak),
         },
         "mnist_test": {k: round(v, 6) for k, v in scores.items()},
     }
@@ -382,6 +395,10 @@ def string_reader_sources() -> dict:
     return {"shares": shares,
             "mnist": "MNIST training digits (Yann LeCun, Corinna Cortes, Christopher Burges; CC BY-SA 3.0)",
             "fonts": faces, "font_files": len(fonts), "font_families": len(faces),
+            "printed_signs": {"share": synth.PRINTED_SIGN_SHARE, "signs": synth.PRINTED_SIGNS,
+                              "faces": [Path(p).name for p in synth.printed_faces()],
+                              "source": "Debian fonts-dejavu-core (Bitstream Vera licence, public-domain "
+                                        "changes); OpenCV's Hershey face without it"},
             "pen": {"allographs": {d: list(names) for d, names in synth.ALLOGRAPHS.items()}}}
 
 
@@ -400,7 +417,8 @@ STRING_READER = Composed(
                         "allographs; amounts and dates with separators, Indian grouping, '/-', '=', small "
                         "raised or chained trailing zeros, joined or apart, a wandering baseline; paper "
                         "plain, tinted, graded, guilloche, tiled print, textured, rules, box walls, printed "
-                        "signs; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
+                        "currency signs (the rupee sign most) before the writing, beside or behind a box "
+                        "wall, some cut by the crop's edge; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
     report=lambda model, test: "fields exact {fields_exact:.4f}  ".format(
         **field_scores(model, test.images, test.labels, size=1000)),
     sources=string_reader_sources,

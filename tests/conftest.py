@@ -69,8 +69,9 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def tiny_training_run(tmp_path, flag: str, name: str) -> dict:
-    """``extractor train FLAG`` for one epoch on a few hundred items, as a user runs it; its card."""
+def tiny_training_run(tmp_path, flag: str, name: str, *more: str) -> dict:
+    """``extractor train FLAG [MORE...]`` for one epoch on a few hundred items, as a user runs it;
+    its card."""
     import json
     import subprocess
     import sys
@@ -78,7 +79,7 @@ def tiny_training_run(tmp_path, flag: str, name: str) -> dict:
     require(MNIST_DIR is not None, "MNIST", MNIST_WHERE)
     out = tmp_path / name
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "train", flag, "--data", str(MNIST_DIR),
-                          "--epochs", "1", "--limit", "200", "-o", str(out)],
+                          "--epochs", "1", "--limit", "200", "-o", str(out), *more],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(out.with_suffix(".json").read_text())

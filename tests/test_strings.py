@@ -1,6 +1,7 @@
 """The string reader: a field's grey crop read whole (CTC), and how its reading is combined with
 the glyph-by-glyph one."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ from extractor.segment import Glyph
 
 from extractor.pages import load_pages
 
-from conftest import require_real, tiny_training_run
+from conftest import ROOT, require_real, tiny_training_run
 
 
 def test_best_path_merges_repeats_and_drops_blanks():
@@ -125,3 +126,14 @@ def test_tiny_string_reader_training_run_writes_a_model_and_card(tmp_path):
     assert set(card["mnist_test"]) == {"fields_exact", "digits_right"}
     sources = card["training"]["sources"]
     assert sum(sources["shares"].values()) == pytest.approx(1.0) and "MNIST" in sources["mnist"]
+    assert "started_from" not in card["training"]
+
+
+def test_training_on_from_a_saved_reader_keeps_what_it_knew(tmp_path):
+    shipped = ROOT / "models" / "strings.keras"
+    card = tiny_training_run(tmp_path, "--strings", "strings.keras", "--from", str(shipped))
+    started = card["training"]["started_from"]
+    assert started["sha256"] == hashlib.sha256(shipped.read_bytes()).hexdigest() and "command" in started["card"]
+    assert "3e-04" in card["training"]["optimizer"] or "0.0003" in card["training"]["optimizer"]
+    # 200 fields from nothing read next to none; from the shipped reader most digits stay right
+    assert card["mnist_test"]["digits_right"] > 0.8

@@ -55,3 +55,26 @@ def test_a_crop_keeps_its_grey_and_its_columns_map_back():
     assert not crop[:, int(100 * scale) + 1:].any()  # left-aligned, the rest empty
     long_crop, long_scale = strings.normalize_crop(np.full((20, 2000), 100, np.uint8))
     assert long_scale * 2000 == pytest.approx(strings.CROP_WIDTH)  # narrowed, never cut
+
+
+def test_printed_signs_are_real_glyphs_at_the_asked_height():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        ink = synth.printed_sign(40, rng)
+        assert ink.shape[0] == 40 and ink.max() > 0.9 and 0.03 < (ink > 0.5).mean() < 0.8
+    for path in synth.printed_faces():  # every face kept draws the rupee sign, not its "no glyph" box
+        from PIL import ImageFont
+
+        font = ImageFont.truetype(path, 40)
+        assert not np.array_equal(np.asarray(font.getmask("\u20b9")), np.asarray(font.getmask("\ue000"))), path
+
+
+def test_fields_with_a_printed_sign_keep_only_their_digits(mnist_test, monkeypatch):
+    monkeypatch.setattr(synth, "PRINTED_SIGN_SHARE", 1.0)
+    rng = np.random.default_rng(8)
+    source = synth.mnist_by_label(mnist_test.images, mnist_test.labels)
+    for _ in range(20):
+        image, digits = synth.training_field(rng, [], source)
+        assert digits.isdigit() and image.dtype == np.uint8 and image.shape[1] > image.shape[0]
+        crop, _ = strings.normalize_crop(image)
+        assert crop.max() > 0.6
