@@ -251,7 +251,7 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
         save_model(model, partial / "strings.keras")
         card = {
             "adapted": "strings.keras (fine-tuned); digits.keras and pairs.keras copied unchanged",
-            "base_models": {name: _sha256(base / name) for name in MODEL_FILES},
+            "base_models": {name: mnist.sha256_file(base / name) for name in MODEL_FILES},
             "data": {"sources": [str(f) for f in folders], "fields": len(found.crops),
                      "sha256": hashlib.sha256("".join(f"{f}\t{d}\n" for f, d in
                                                       zip(found.files, found.digits)).encode()
@@ -297,10 +297,6 @@ def _replace(partial: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         partial.rename(out)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _sha256_bytes(array: np.ndarray) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
 import json
 import multiprocessing
 import platform
@@ -307,7 +306,7 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
     if start_from:
         model, peak = tf.keras.models.load_model(start_from, compile=False), FINE_TUNE_LEARNING_RATE
         base_card = Path(start_from).with_suffix(".json")
-        started_from = {"model": str(start_from), "sha256": hashlib.sha256(Path(start_from).read_bytes()).hexdigest(),
+        started_from = {"model": str(start_from), "sha256": mnist.sha256_file(start_from),
                         **({"card": json.loads(base_card.read_text())["training"]} if base_card.is_file() else {})}
     else:
         model = what.build()
