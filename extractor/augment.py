@@ -131,12 +131,17 @@ def _clip_side(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _flagged_one(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 1 as written in much of Europe and Latin America: a long lead-in stroke from the top."""
+    """A 1 as written in much of Europe and Latin America: a lead-in stroke from the top, short
+    and steep or drawn up from near the baseline."""
     top, bottom, left, right = _box(ink)
     height = bottom - top + 1
     x = int(np.flatnonzero(ink[top] > 0.3).mean())
-    run = rng.uniform(0.18, 0.38) * height  # short and steep, unlike the long level bar of a 7
-    end = (x - run, top + run * rng.uniform(0.7, 1.3))
+    if rng.random() < 0.35:  # Latin America's: drawn up from near the baseline
+        run = rng.uniform(0.3, 0.55) * height
+        end = (x - run, top + height * rng.uniform(0.55, 0.95))
+    else:  # short and steep, unlike the long level bar of a 7
+        run = rng.uniform(0.18, 0.38) * height
+        end = (x - run, top + run * rng.uniform(0.7, 1.3))
     out = ink.copy()
     cv2.line(out, (x * 4, top * 4), (int(end[0] * 4), int(end[1] * 4)), 1.0, int(rng.integers(3, 6)), cv2.LINE_AA, shift=2)
     return out

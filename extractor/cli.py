@@ -39,10 +39,13 @@ def main(ctx, debug):
 @click.option("--pairs", is_flag=True, help="Train the model that reads two overlapping digits as one glyph.")
 @click.option("--strings", is_flag=True, help="Train the string reader, which reads a field's grey crop whole.")
 @click.option("--from", "start_from", type=click.Path(exists=True, dir_okay=False),
-              help="With --pairs or --strings: go on training this saved model (at a lower rate) instead of "
+              help="Go on training this saved model of the same kind (at a lower rate) instead of "
                    "starting afresh.")
+@click.option("--style-digits", "style_share", default=0.0, show_default=True, type=click.FloatRange(0, 5),
+              help="For the digit model: add this share (of MNIST's count) of digits drawn from the handwriting "
+                   "fonts and the pen-stroke model to each epoch.")
 @click.pass_context
-def train(ctx, data, epochs, seed, limit, out, pairs, strings, start_from):
+def train(ctx, data, epochs, seed, limit, out, pairs, strings, start_from, style_share):
     """Train the digit classifier (or, with --pairs, the pair model; with --strings, the string
     reader) from MNIST and synthetic fields, and write it with its model card."""
     from .model import DEFAULT_MODEL
@@ -55,11 +58,9 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings, start_from):
         if strings or pairs:
             train_composed(STRING_READER if strings else PAIR_MODEL, data=data, epochs=epochs, seed=seed, out=out,
                            epoch_size=limit, command=command, log=log, start_from=start_from)
-        elif start_from:
-            raise click.UsageError("--from goes with --pairs or --strings")
         else:
             run_training(data=data, epochs=epochs, seed=seed, out=out or DEFAULT_MODEL, limit=limit,
-                         command=command, log=log)
+                         command=command, log=log, start_from=start_from, style_share=style_share)
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
 

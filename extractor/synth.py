@@ -122,7 +122,10 @@ ALLOGRAPHS: dict[int, dict[str, list[list[tuple[float, float]]]]] = {
         "flag!": [[(0.2, 0.3), (0.55, 0.0), (0.5, 1.0)]],
         "long flag!": [[(0.0, 0.5), (0.6, 0.0), (0.5, 1.0)]],
         "flag and foot!": [[(0.25, 0.25), (0.55, 0.0), (0.55, 1.0)], [(0.2, 1.0), (0.9, 1.0)]],
-        "curved flag": [[(0.05, 0.3), (0.35, 0.12), (0.62, 0.0), (0.54, 0.5), (0.46, 1.0)]]},
+        "curved flag": [[(0.05, 0.3), (0.35, 0.12), (0.62, 0.0), (0.54, 0.5), (0.46, 1.0)]],
+        # Latin America's 1: a long lead-in drawn up from near the baseline
+        "lead-in!": [[(0.0, 0.8), (0.6, 0.0), (0.5, 1.0)]],
+        "curved lead-in": [[(0.0, 0.95), (0.2, 0.55), (0.45, 0.15), (0.62, 0.0), (0.56, 0.5), (0.5, 1.0)]]},
     2: {"plain": [[(0.15, 0.25), (0.35, 0.03), (0.65, 0.0), (0.85, 0.22), (0.75, 0.5), (0.1, 1.0), (0.9, 0.98)]],
         "looped": [[(0.15, 0.25), (0.4, 0.0), (0.75, 0.05), (0.8, 0.3), (0.5, 0.65), (0.2, 0.95), (0.08, 0.82),
                     (0.25, 0.72), (0.4, 0.95), (0.92, 0.98)]],
@@ -240,6 +243,19 @@ def digit_ink(digit: int, writer: Writer, rng: np.random.Generator, height: floa
         shear = writer.slant * 0.5 + rng.uniform(-0.04, 0.04)
         return _cropped(_sheared(np.pad(ink, 2), shear))
     return pen_digit(digit, writer.allographs[digit], rng, height, writer)
+
+
+def style_digit(digit: int, rng: np.random.Generator, fonts: list[Font]) -> np.ndarray:
+    """One digit from a style source MNIST lacks (a handwriting font or the pen-stroke model, half
+    each where fonts are installed) as MNIST holds its digits: uint8 28x28, white on black, fitted
+    in 20x20 with its mass centred, for the digit model to learn from beside MNIST."""
+    from .normalize import normalize_digit
+
+    source = "font" if fonts and rng.random() < 0.5 else "pen"
+    writer = random_writer(rng, fonts)
+    writer = Writer(source, writer.allographs, writer.slant, writer.width, writer.pen, writer.font)
+    ink = digit_ink(digit, writer, rng, float(rng.uniform(28, 48)), None)
+    return np.clip(normalize_digit(ink) * 255, 0, 255).astype(np.uint8)
 
 
 def _sheared(ink: np.ndarray, shear: float) -> np.ndarray:
@@ -461,6 +477,9 @@ PRINTED_FACES = "/usr/share/fonts/truetype/dejavu/DejaVu*.ttf"
 PRINTED_SIGNS = {"\u20b9": 0.5, "$": 0.15, "Rs.": 0.1, "\u20ac": 0.05, "#": 0.1, "*": 0.1}
 #: Share of fields whose crop catches a printed sign before the writing.
 PRINTED_SIGN_SHARE = 0.3
+#: Share of fields cut as a template cuts an amount: the whole printed box about the writing,
+#: with what the crop catches beside and above it.
+PRINTED_BOX_SHARE = 0.2
 
 
 @functools.lru_cache(maxsize=None)
@@ -494,7 +513,90 @@ def printed_sign(height: float, rng: np.random.Generator) -> np.ndarray:
         cv2.putText(ink, "Rs" if sign == "\u20b9" else sign, (size // 4, size * 3 // 2), cv2.FONT_HERSHEY_SIMPLEX,
                     size / 30.0, 255, max(1, size // 15), cv2.LINE_AA)
         canvas = Image.fromarray(ink)
+    ink = np.asarray(canvas, np.float32) / 255.0
+    if rng.random() < 0.5:  # printed bold, as cheques print the sign before the amount
+        ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, size // 12) | 1,) * 2))
+    return _scaled(_cropped(ink), height)
+
+
+def printed_text(height: float, rng: np.random.Generator) -> np.ndarray:
+    """A few printed letters' ink (paper 0, ink 1), ``height`` pixels tall: the form's words
+    beside a box."""
+    size = max(8, int(height))
+    word = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPRSTUVWY"), int(rng.integers(2, 7))))
+    canvas = Image.new("L", (size * (len(word) + 2), size * 2), 0)
+    faces = printed_faces()
+    if faces:
+        font = ImageFont.truetype(faces[int(rng.integers(len(faces)))], size)
+        ImageDraw.Draw(canvas).text((size // 4, size // 4), word, fill=255, font=font)
+    else:
+        ink = np.zeros((size * 2, size * (len(word) + 2)), np.uint8)
+        cv2.putText(ink, word, (size // 4, size * 3 // 2), cv2.FONT_HERSHEY_SIMPLEX, size / 30.0, 255, max(1, size // 15))
+        canvas = Image.fromarray(ink)
     return _scaled(_cropped(np.asarray(canvas, np.float32) / 255.0), height)
+
+
+def words_above(width: int, height: float, rng: np.random.Generator, fonts: list[Font]) -> np.ndarray:
+    """Handwritten words' ink (paper 0, ink 1) ``width`` wide: the amount in words on the line
+    above a box, whose feet a crop of the box catches."""
+    size = max(8, int(height))
+    canvas = Image.new("L", (width + 4 * size, size * 2), 0)
+    word = " ".join(rng.choice(["and", "only", "lakh", "thousand", "rupees", "hundred", "crore", "fifty", "mil",
+                                "reais", "cinco", "dollars"], 3))
+    try:
+        face = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))].path, size) if fonts else None
+    except OSError:
+        face = None
+    if face is None:
+        return np.zeros((size, width), np.float32)
+    ImageDraw.Draw(canvas).text((int(rng.integers(0, 2 * size)), size // 4), word, fill=255, font=face)
+    return np.asarray(canvas, np.float32)[:, :width] / 255.0
+
+
+def printed_box(image: np.ndarray, rng: np.random.Generator, ink_box: tuple[int, int, int, int],
+                sign: np.ndarray | None, fonts: list[Font]) -> None:
+    """The printed box a template's crop of an amount holds, drawn in place: its four walls about
+    the writing, the sign inside it right after its left wall (or before it), the form's printed
+    words cut by the crop's left edge, and the feet of the words written on the line above."""
+    h, w = image.shape
+    x0, y0, x1, y1 = ink_box
+    size = y1 - y0
+    dark = float(rng.uniform(20, 120))
+    thick = int(rng.integers(1, 4))
+    top = max(0, int(y0 - size * rng.uniform(0.05, 0.3)))
+    bottom = min(h - 1, int(y1 + size * rng.uniform(0.05, 0.3)))
+    right = min(w - 1, int(x1 + size * rng.uniform(0.1, 1.0)))
+    left = int(x0 - size * rng.uniform(0.1, 0.4))
+    if sign is not None:
+        sh, sw = sign.shape
+        sx = left - sw - int(size * rng.uniform(0.0, 0.2))
+        sy = int(np.clip((top + bottom) / 2 - sh / 2 + rng.uniform(-0.1, 0.1) * sh, 0, max(0, h - sh)))
+        if rng.random() < 0.5:  # a wall between the sign and the writing
+            cv2.line(image, (left, top), (left, bottom), dark, thick)
+        left = sx - int(size * rng.uniform(0.05, 0.3))
+        view = image[sy: sy + sh, max(0, sx): max(0, sx + sw)]
+        part = sign[: view.shape[0], sw - view.shape[1]:]
+        view[:] = view * (1 - part) + dark * part
+    left = max(0, left)
+    cv2.rectangle(image, (left, top), (right, bottom), dark, thick)
+    if left > size // 4 and rng.random() < 0.7:  # the form's words before the box, cut by the crop
+        text = printed_text(size * rng.uniform(0.3, 0.7), rng)
+        th, tw = text.shape
+        tx = left - int(size * rng.uniform(0.05, 0.3)) - tw
+        ty = int(np.clip((top + bottom) / 2 - th / 2, 0, max(0, h - th)))
+        view = image[ty: ty + th, max(0, tx): max(0, tx + tw)]
+        part = text[: view.shape[0], tw - view.shape[1]:]
+        if view.size:
+            view[:] = view * (1 - part) + dark * part
+    if top > 0 and rng.random() < 0.5:  # the words written above the box, their feet or more
+        words = words_above(w, size * rng.uniform(0.6, 1.0), rng, fonts)
+        rows = np.flatnonzero(words.max(axis=1) > 0.1)
+        if rows.size:
+            words = words[rows[0]: rows[-1] + 1]
+            shown = min(top, max(1, int(words.shape[0] * rng.uniform(0.25, 1.0))))
+            level = float(rng.uniform(0, 90))
+            view = image[top - shown: top]
+            view[:] = view * (1 - words[-shown:]) + level * words[-shown:]
 
 
 def printed_parts(image: np.ndarray, rng: np.random.Generator, ink_box: tuple[int, int, int, int],
@@ -542,12 +644,19 @@ def field_image(digits: str, rng: np.random.Generator, fonts: list[Font],
     ih, iw = ink.shape
     top, bottom = (int(ih * rng.uniform(0.0, 0.35)) for _ in range(2))
     left, right = (int(ih * rng.uniform(0.0, 0.6)) for _ in range(2))
-    sign = printed_sign(height * rng.uniform(0.6, 1.2), rng) if rng.random() < PRINTED_SIGN_SHARE else None
+    sign = printed_sign(height * rng.uniform(0.6, 1.3), rng) if rng.random() < PRINTED_SIGN_SHARE else None
+    boxed = rng.random() < PRINTED_BOX_SHARE
+    if boxed:  # a template's crop: the whole printed box and a margin about it
+        top, bottom = (int(ih * rng.uniform(0.2, 0.7)) for _ in range(2))
+        left, right = int(ih * rng.uniform(0.5, 1.2)), int(ih * rng.uniform(0.3, 1.5))
     if sign is not None:
         left += int(sign.shape[1] + height * rng.uniform(0.0, 0.5))
     shape = (ih + top + bottom, iw + left + right)
     sheet = paper(shape, rng)
-    printed_parts(sheet, rng, (left, top, left + iw, top + ih), sign)
+    if boxed:
+        printed_box(sheet, rng, (left, top, left + iw, top + ih), sign, fonts)
+    else:
+        printed_parts(sheet, rng, (left, top, left + iw, top + ih), sign)
     alpha = np.zeros(shape, np.float32)
     alpha[top: top + ih, left: left + iw] = ink
     if rng.random() < 0.3:  # a pen running dry or a pencil: the ink's darkness varies along it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import json
 import multiprocessing
 import platform
@@ -34,11 +35,33 @@ PEAK_LEARNING_RATE = 2e-3
 FINAL_LEARNING_RATE = 1e-5
 #: The peak rate when training goes on from a trained model (train_composed's start_from).
 FINE_TUNE_LEARNING_RATE = 3e-4
+#: Digits from the style sources (fonts, pen-stroke model) added to each epoch of the digit
+#: model, as a share of its MNIST digits (``extractor train --style-digits``). None by default: 0.2
+#: for 6 epochs on from the shipped model cost 4 of 28 cts2010 dates (docs/experiments.md).
+STYLE_DIGIT_SHARE = 0.0
 
 
-def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """The normalized crops and labels of one epoch, the same for the same seed and epoch."""
+def with_style_digits(images: np.ndarray, labels: np.ndarray, share: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST digits and ``share`` as many again from the style sources (synth.style_digit: the
+    handwriting fonts and the pen-stroke model's allographs), in equal numbers of each digit."""
+    from . import synth
+
+    count = int(len(images) * share)
+    if count == 0:
+        return images, labels
+    fonts = synth.find_fonts()
+    extra_labels = np.arange(count) % 10
+    extra = np.stack([synth.style_digit(int(d), rng, fonts) for d in extra_labels])
+    return np.concatenate([images, extra]), np.concatenate([labels, extra_labels.astype(labels.dtype)])
+
+
+def make_epoch(images: np.ndarray, labels: np.ndarray, seed: int, epoch: int,
+               style_share: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The normalized crops and labels of one epoch, the same for the same seed and epoch; with
+    ``style_share``, that share again of style digits (with_style_digits), varied as MNIST's are."""
     rng = np.random.default_rng([seed, epoch])
+    images, labels = with_style_digits(images, labels, style_share, rng)
     inks, targets = [], []
     for image, label in zip(images, labels):
         r = rng.random()
@@ -140,6 +163,14 @@ def save_model(model, out: Path) -> None:
     tmp.replace(out)
 
 
+def started_from_facts(start_from: str | Path) -> dict:
+    """What a card says of the saved model a training run went on from: its file, hash and the
+    training its own card describes."""
+    base_card = Path(start_from).with_suffix(".json")
+    return {"model": str(start_from), "sha256": mnist.sha256_file(start_from),
+            **({"card": json.loads(base_card.read_text())["training"]} if base_card.is_file() else {})}
+
+
 def card_facts(folded, out: Path, folder: Path, train_images: int, test_images: int) -> dict:
     """What every model card says of the saved model and the data it learned from."""
     return {"model": out.name, "architecture": architecture_summary(folded),
@@ -166,8 +197,11 @@ def train(
     batch_size: int = 128,
     command: str = "",
     log=print,
+    start_from: str | Path | None = None,
+    style_share: float = STYLE_DIGIT_SHARE,
 ) -> dict:
-    """Train the classifier, save it with its model card, and return the card."""
+    """Train the classifier, save it with its model card, and return the card. With
+    ``start_from`` (a saved digit model), training goes on from its weights at a lower rate."""
     started = time.time()
     folder = mnist.find_data_dir(data)
     train_split = mnist.load_split(folder, "train")
@@ -177,18 +211,21 @@ def train(
         pick = np.random.default_rng(seed).permutation(len(images))[:limit]
         images, labels = images[pick], labels[pick]
 
-    made = prefetched_epochs(make_epoch, (images, labels, seed), epochs)
+    made = prefetched_epochs(functools.partial(make_epoch, style_share=style_share), (images, labels, seed), epochs)
 
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model()
-    model.compile(optimizer=tf.keras.optimizers.Adam(PEAK_LEARNING_RATE), loss="sparse_categorical_crossentropy",
+    model, peak, started_from = build_model(), PEAK_LEARNING_RATE, None
+    if start_from:
+        model, peak = tf.keras.models.load_model(start_from, compile=False), FINE_TUNE_LEARNING_RATE
+        started_from = started_from_facts(start_from)
+    model.compile(optimizer=tf.keras.optimizers.Adam(peak), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     test_x = normalize_batch(list(test_split.images))
     test_y = test_split.labels.astype(np.int64)
     fit_epochs(model, made, epochs, batch_size, log,
-               report=lambda model: f"MNIST test acc {accuracy(model, test_x, test_y):.4f}  ")
+               report=lambda model: f"MNIST test acc {accuracy(model, test_x, test_y):.4f}  ", peak=peak)
 
     folded = fold_batchnorm(model)
     out = Path(out)
@@ -204,7 +241,12 @@ def train(
             "augmentation": "per epoch: 25% clean, 35% light affine, 40% heavy (affine, elastic, stroke "
                             "thickness, resolution loss, blur, gamma, binarization, noise); "
                             f"{CLUTTER_SHARE:.0%} synthetic not-a-digit clutter",
-            **run_facts(started, tf),
+            "style_digits": {"share": style_share,
+                             "what": "per epoch, digits from the handwriting fonts and the pen-stroke model "
+                                     "(extractor/synth.py, half each), varied as MNIST's are",
+                             **({"sources": string_reader_sources()} if style_share else {})},
+            **({"started_from": started_from} if started_from else {}),
+            **run_facts(started, tf, peak),
         },
         "mnist_test_accuracy": round(test_accuracy, 6),
         "real_digit_accuracy": {},
@@ -305,9 +347,7 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
     peak = PEAK_LEARNING_RATE
     if start_from:
         model, peak = tf.keras.models.load_model(start_from, compile=False), FINE_TUNE_LEARNING_RATE
-        base_card = Path(start_from).with_suffix(".json")
-        started_from = {"model": str(start_from), "sha256": mnist.sha256_file(start_from),
-                        **({"card": json.loads(base_card.read_text())["training"]} if base_card.is_file() else {})}
+        started_from = started_from_facts(start_from)
     else:
         model = what.build()
     model.compile(**what.compile(tf))
@@ -398,6 +438,10 @@ def string_reader_sources() -> dict:
                               "faces": [Path(p).name for p in synth.printed_faces()],
                               "source": "Debian fonts-dejavu-core (Bitstream Vera licence, public-domain "
                                         "changes); OpenCV's Hershey face without it"},
+            "printed_boxes": {"share": synth.PRINTED_BOX_SHARE,
+                              "what": "the whole printed box about the writing, as a template cuts an amount: "
+                                      "its walls, the sign inside it, the form's printed words (DejaVu) cut by "
+                                      "the crop's edge, the handwritten words above (the handwriting fonts)"},
             "pen": {"allographs": {d: list(names) for d, names in synth.ALLOGRAPHS.items()}}}
 
 
@@ -417,7 +461,8 @@ STRING_READER = Composed(
                         "raised or chained trailing zeros, joined or apart, a wandering baseline; paper "
                         "plain, tinted, graded, guilloche, tiled print, textured, rules, box walls, printed "
                         "currency signs (the rupee sign most) before the writing, beside or behind a box "
-                        "wall, some cut by the crop's edge; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
+                        "wall, some cut by the crop's edge; whole printed boxes with the form's words "
+                        "beside and the words written above; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
     report=lambda model, test: "fields exact {fields_exact:.4f}  ".format(
         **field_scores(model, test.images, test.labels, size=1000)),
     sources=string_reader_sources,

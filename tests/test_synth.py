@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from extractor import strings, synth
+from extractor import augment, strings, synth
 
 
 def test_amounts_are_grouped_as_writers_group_them():
@@ -78,3 +78,32 @@ def test_fields_with_a_printed_sign_keep_only_their_digits(mnist_test, monkeypat
         assert digits.isdigit() and image.dtype == np.uint8 and image.shape[1] > image.shape[0]
         crop, _ = strings.normalize_crop(image)
         assert crop.max() > 0.6
+
+
+def test_fields_cut_as_a_template_cuts_hold_the_whole_printed_box(mnist_test, monkeypatch):
+    monkeypatch.setattr(synth, "PRINTED_BOX_SHARE", 1.0)
+    monkeypatch.setattr(synth, "scanned", lambda image, rng: np.clip(image, 0, 255).astype(np.uint8))
+    rng = np.random.default_rng(9)
+    source = synth.mnist_by_label(mnist_test.images, mnist_test.labels)
+    fonts = synth.find_fonts()
+    for _ in range(20):
+        image, digits = synth.training_field(rng, fonts, source)
+        assert digits.isdigit()
+        paper = np.median(image)
+        dark_rows = np.flatnonzero((image < paper - 15).mean(axis=1) > 0.6)
+        # the box's top and bottom walls run across the crop, one in each half
+        assert dark_rows.size and dark_rows.min() < image.shape[0] / 2 < dark_rows.max(), digits
+
+
+def test_latin_american_ones_are_drawn_up_from_near_the_baseline():
+    rng = np.random.default_rng(3)
+    ink = np.zeros((28, 28), np.float32)
+    ink[4:24, 13:15] = 1.0  # a plain stick
+    starts = []
+    for _ in range(40):
+        out = augment._flagged_one(ink, rng)
+        added = (out > 0.5) & (ink < 0.5)
+        rows, cols = np.nonzero(added[:, :12])
+        starts.append(rows.max() if rows.size else 0)
+    low = np.mean(np.array(starts) >= 4 + 0.5 * 20)
+    assert 0.15 < low < 0.6  # some lead-ins start low, most stay short flags
