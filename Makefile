@@ -97,12 +97,14 @@ fonts:
 	  touch .installed; } || echo "npm not found: training uses the Debian faces only"
 
 # Retrain the shipped models: digits (about an hour on 2 cores), pairs (about 45 minutes), then the
-# string reader (about 2.5 hours from nothing, then 50 minutes more on fields with printed signs).
+# string reader (about 2.5 hours from nothing, then twice 50 minutes more: on fields with printed
+# signs, then on fields holding whole printed boxes).
 model: install fonts
 	$(BIN)/extractor train --epochs 40 --seed 1
 	$(BIN)/extractor train --pairs --epochs 8 --seed 1
 	$(BIN)/extractor train --strings --epochs 24 --seed 1
 	$(BIN)/extractor train --strings --from models/strings.keras --epochs 8 --seed 4
+	$(BIN)/extractor train --strings --from models/strings.keras --epochs 8 --seed 5
 
 clean:
 	rm -rf build results.csv results.xlsx .pytest_cache
