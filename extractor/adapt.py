@@ -2,8 +2,8 @@
 corrected (``extractor adapt``), written with every other model into a models folder of its own.
 
 The shipped ``models/`` never change. The user's crops are varied (shift, scale, slant, pen, blur,
-JPEG) and mixed half and half with the synthetic fields the reader was trained on, so that it learns
-the new hands without forgetting the others; a first pass with a share of the corrections held out
+JPEG) and mixed with twice as many of the synthetic fields the reader was trained on, so that it
+learns the new hands without forgetting the others; a first pass with a share of the corrections held out
 says how much better the adapted readers read than the shipped ones on fields they never saw.
 """
 
@@ -32,8 +32,11 @@ from .model import MODELS_DIR
 MODEL_FILES = ("digits.keras", "pairs.keras", "strings.keras")
 #: Share of the corrections kept out of the first pass's training, to measure the gain.
 HELD_OUT_SHARE = 0.25
-#: Varied copies of each corrected crop per epoch; as many synthetic fields are mixed in.
+#: Varied copies of each corrected crop per epoch.
 COPIES_PER_EPOCH = 8
+#: Synthetic fields mixed into each epoch per user crop: what keeps the reader from forgetting
+#: the writers it was trained on.
+SYNTHETIC_PER_USER = 2
 #: An epoch holds at least this many of the user's varied crops (a few corrections still train).
 MIN_USER_PER_EPOCH = 256
 #: Fine-tuning's learning rate (Adam): a tenth of the training's peak, so the reader moves, not jumps.
@@ -166,10 +169,16 @@ def split(count: int, seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndar
     return np.sort(order[held:]), np.sort(order[:held])
 
 
+def user_fields_per_epoch(count: int) -> int:
+    """How many varied copies of ``count`` corrected crops one adapt epoch trains on."""
+    return max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * count)
+
+
 def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_split, held=((), ()),
                log=print, label: str = ""):
     """A copy of the string reader at ``base_reader`` fine-tuned on ``crops`` (their ``digits``) for
-    ``epochs`` epochs, each half the user's crops varied, half synthetic fields; with ``held``
+    ``epochs`` epochs, each the user's crops varied and SYNTHETIC_PER_USER times as many synthetic
+    fields; with ``held``
     (crops, digits), each epoch's held-out exact share is logged. Returns (model, exact share on
     ``held`` before, and after the last epoch)."""
     import tensorflow as tf
@@ -178,14 +187,15 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=strings.ctc_loss)
     held_crops, held_digits = list(held[0]), list(held[1])
     before = score = _exact(model, held_crops, held_digits)
-    user_count = max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * len(crops))
+    user_count = user_fields_per_epoch(len(crops))
     for epoch in range(1, epochs + 1):
         tick = time.time()
         rng = np.random.default_rng([seed, epoch, 23])
         picks = rng.integers(len(crops), size=user_count)
         x_user = _inputs([varied(crops[i], rng) for i in picks])
         y_user = _targets([digits[i] for i in picks])
-        x_synth, y_synth = strings.make_field_epoch(mnist_split.images, mnist_split.labels, user_count, seed, epoch)
+        x_synth, y_synth = strings.make_field_epoch(mnist_split.images, mnist_split.labels,
+                                                    SYNTHETIC_PER_USER * user_count, seed, epoch)
         x, y = np.concatenate([x_user, x_synth]), np.concatenate([y_user, y_synth])
         order = rng.permutation(len(x))
         model.fit(x[order], y[order], batch_size=64, epochs=1, verbose=0, shuffle=False)
@@ -258,8 +268,8 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
                                               + b"".join(_sha256_bytes(c) for c in found.crops)).hexdigest(),
                      "held_out": len(held_at), "skipped_unreadable": len(found.skipped)},
             "training": {"command": "extractor adapt", "seed": seed, "epochs": epochs,
-                         "user_fields_per_epoch": max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * len(found.crops)),
-                         "synthetic_fields_per_epoch": "as many as the user's",
+                         "user_fields_per_epoch": user_fields_per_epoch(len(found.crops)),
+                         "synthetic_fields_per_epoch": SYNTHETIC_PER_USER * user_fields_per_epoch(len(found.crops)),
                          "learning_rate": LEARNING_RATE, **run_facts(started, tf)},
             "held_out": {"measured_with": "pass 1's reader, tuned without these fields",
                          "string_reader_exact_before": round(before_score, 4),
