@@ -250,8 +250,7 @@ def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     found_count = 0
     main = segment.main_line(segment.group_lines(glyphs))
     if main:
-        found, probs = segment.segment_line(main, classify, writing_height(main) if spec.closing else None,
-                                            pitch=w / spec.cells if comb else None)
+        found, probs = segment.segment_line(main, classify, pitch=w / spec.cells if comb else None)
         # a glyph split in pieces (a box's corner cut from the amount's last digit) keeps those in the field
         inside = [i for i, g in enumerate(found) if left <= g.x + g.w / 2 < x + w]
         found, probs = [found[i] for i in inside], probs[inside]
@@ -274,19 +273,6 @@ def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
     if spec.kind == "date" and problem:
         return date_reading(spec, digits, rect, problem)
     return FieldReading(spec, string, problem)
-
-
-def writing_height(line: list[segment.Glyph]) -> float | None:
-    """The height of the digits on an amount's line, where its closing slash, drawn across the line
-    and taller than the digits, would set the line's height instead (a small hand's zeros then
-    look like dots); None where it would not."""
-    if len(line) < 4:
-        return None
-    slash = max(line[-2:], key=lambda g: g.h)
-    rest = [g for g in line if g is not slash]
-    if slash.h <= CLOSING_TALLER * np.median([g.h for g in rest]):
-        return None
-    return segment.line_height(rest)
 
 
 def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: str) -> FieldReading:

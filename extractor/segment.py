@@ -40,16 +40,6 @@ SEPARATOR_SHORT = 0.7
 #: lower than this share.
 SEPARATOR_WIDTH = 0.5
 DASH_HEIGHT = 0.3
-#: A mark read as a 1 that starts this share of the line height below the digits' top and is
-#: shorter than COMMA_HEIGHT line heights, or reaches below COMMA_FOOT line heights from their
-#: top, is a comma: a 1 stands as tall as its neighbours, on their foot.
-COMMA_TOP = 0.3
-COMMA_HEIGHT = 0.8
-COMMA_FOOT = 1.15
-#: Any glyph that starts HANG_TOP line heights below the digits' top and ends HANG_FOOT below it
-#: hangs under the line: a comma.
-HANG_TOP = 0.45
-HANG_FOOT = 1.25
 #: Each cut must pay for itself: a split is taken only if the product of its pieces' digit
 #: probabilities beats the unsplit glyph's by this factor per cut.
 CUT_COST = 1.0
@@ -206,30 +196,11 @@ def merge_broken(line: list[Glyph], height: float) -> list[Glyph]:
             overlap = min(prev.right, g.right) - max(prev.x, g.x)
             combined_h = max(prev.bottom, g.bottom) - min(prev.y, g.y)
             gap = max(prev.y, g.y) - min(prev.bottom, g.bottom)  # between them, top to bottom
-            if ((overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height and gap <= MERGE_GAP * height
-                 and not _dash_under(prev, g, height) and not _dash_under(g, prev, height))
-                    or (overlap > 0 and _stacked_halves(prev, g, height))):
+            if overlap > 0.5 * min(prev.w, g.w) and combined_h <= 1.3 * height and gap <= MERGE_GAP * height:
                 merged[-1] = union([prev, g])
                 continue
         merged.append(g)
     return merged
-
-
-def _dash_under(a: Glyph, b: Glyph, height: float) -> bool:
-    """``b`` is a flat dash below ``a``, apart from it: an underline, a dotted or micro-printed rule,
-    not a piece of the digit above it (the base of a broken 2 or 8 touches or overlaps the rest)."""
-    return b.h < DASH_HEIGHT * height and b.w > 1.5 * b.h and b.y > a.bottom + 0.1 * height
-
-
-def _stacked_halves(a: Glyph, b: Glyph, height: float) -> bool:
-    """Two short pieces one above the other, nearly touching, that together stand one digit high:
-    a slanted 1 or a 7's stem that a faint pen or the scan broke across, which overlap too little
-    sideways for the plain test."""
-    upper, lower = (a, b) if a.y <= b.y else (b, a)
-    gap = lower.y - upper.bottom
-    combined_h = max(a.bottom, b.bottom) - min(a.y, b.y)
-    return (max(a.h, b.h) < 0.75 * height and -0.1 * height <= gap <= 0.2 * height
-            and 0.75 * height <= combined_h <= 1.3 * height)
 
 
 def line_top(line: list[Glyph], height: float) -> float:
@@ -239,11 +210,8 @@ def line_top(line: list[Glyph], height: float) -> float:
 
 def is_separator(g: Glyph, height: float, top: float) -> bool:
     """Dots, commas, apostrophes and dashes: narrow marks much shorter than the digits of their
-    line, or short and only in its lower or upper half; flat strokes. Small digits written lower
-    (the "000" of "20.000") are wide, and stay; so do small loops (a zero written small and flat),
-    which no separator is."""
-    if is_loop(g, height):
-        return False
+    line, or short and only in its lower half; flat strokes. Small digits written lower (the "000"
+    of "20.000") are wide, and stay."""
     if g.h < DASH_HEIGHT * height and g.w > 1.5 * g.h:
         return True
     if g.w >= SEPARATOR_WIDTH * height:
@@ -251,30 +219,7 @@ def is_separator(g: Glyph, height: float, top: float) -> bool:
     if g.h < SEPARATOR_HEIGHT * height:
         return True
     low = g.y > top + 0.45 * height        # starts below the middle of the line: a comma
-    return (low and g.h < SEPARATOR_SHORT * height) or _apostrophe(g, height, top)
-
-
-def is_loop(g: Glyph, height: float) -> bool:
-    """A closed loop at least a quarter of the line height wide: its ink encloses paper."""
-    if g.w < 0.25 * height or g.h < 3:
-        return False
-    paper = np.pad((g.ink <= 0).astype(np.uint8), 1, constant_values=1)
-    cv2.floodFill(paper, None, (0, 0), 0)
-    return int(paper.sum()) >= max(2, 0.002 * height * height)
-
-
-def is_loose_flag(g: Glyph, line: list[Glyph], height: float, top: float) -> bool:
-    """A flat stroke at the top of the line resting on a digit's top, as the flag of a 5 or the bar
-    of a 7 lifted from the pen: not a dash, but a piece that joining may make a digit of."""
-    if not (g.h < DASH_HEIGHT * height and g.w > 1.5 * g.h and g.bottom <= top + 0.35 * height):
-        return False
-    return any(o is not g and o.h >= 0.5 * height and min(o.right, g.right) - max(o.x, g.x) > 0
-               and abs(o.y - g.bottom) <= 0.2 * height for o in line)
-
-
-def _apostrophe(g: Glyph, height: float, top: float) -> bool:
-    """Short, and ending above the middle of the line: an apostrophe or an accent."""
-    return g.h < SEPARATOR_SHORT * height and g.bottom < top + 0.55 * height
+    return low and g.h < SEPARATOR_SHORT * height
 
 
 def _seam(mask: np.ndarray, column: int, band: int) -> np.ndarray:
@@ -563,7 +508,7 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
     height = height or line_height(line)
     top = line_top(line, height)
     merged = merge_broken(line, height)
-    glyphs = [g for g in merged if not is_separator(g, height, top) or is_loose_flag(g, merged, height, top)]
+    glyphs = [g for g in merged if not is_separator(g, height, top)]
     if not glyphs:
         return [], np.zeros((0, 11), np.float32)
     probs = score(np.stack([normalize_digit(g.ink) for g in glyphs])[..., None])
@@ -594,58 +539,6 @@ def segment_line(line: list[Glyph], score: Score, height: float | None = None,
             out.append(g)
             out_probs.append(p)
     out, out_probs = regroup(out, out_probs, height, score, typical=typical, paired=frozenset(paired))
-    out, out_probs = without_tails(out, out_probs, height, score)
-    kept = [(g, p) for g, p in zip(out, out_probs) if not is_comma(g, p, height, top)]
-    if not kept:
+    if not out:
         return [], np.zeros((0, 11), np.float32)
-    return [g for g, _ in kept], np.stack([p for _, p in kept])
-
-
-#: A doubtful digit whose lower part, below its narrowest row between these shares of its height,
-#: holds at most TAIL_INK of its ink, is tried without it: a comma written into the digit before it.
-TAIL_FROM, TAIL_TO = 0.55, 0.85
-TAIL_INK = 0.25
-
-
-def without_tails(glyphs: list[Glyph], probs: list[np.ndarray], height: float, score: Score):
-    """Doubtful digits read as a sure 0 once a thin tail below them is cut off: a comma run into
-    the small zero before it ("0," read as a doubtful 9 or 8). Only a 0: the tail of a 9 is its
-    stem, and a 9 cut there is a sure 0 too, so only doubt lets the cut be tried, and only the
-    digit a comma hides is taken from it."""
-    tried = []
-    for index, (g, p) in enumerate(zip(glyphs, probs)):
-        if p[:10].max() >= SURE or g.h < 0.5 * height:
-            continue
-        mask = g.ink > 0
-        rows = mask.sum(axis=1)
-        lo, hi = int(TAIL_FROM * g.h), int(TAIL_TO * g.h)
-        if hi <= lo:
-            continue
-        cut = lo + int(np.argmin(rows[lo:hi]))
-        if rows[cut:].sum() > TAIL_INK * rows.sum():
-            continue
-        mask[cut:] = False
-        top = _glyph_from_mask(mask, g.x, g.y, g.ink)
-        if top is not None:
-            tried.append((index, top))
-    if not tried:
-        return glyphs, probs
-    new = score(np.stack([normalize_digit(t.ink) for _, t in tried])[..., None])
-    glyphs, probs = list(glyphs), list(probs)
-    for (index, top), q in zip(tried, new):
-        if q[:10].argmax() == 0 and q[:10].max() >= SURE:
-            glyphs[index], probs[index] = top, q
-    return glyphs, probs
-
-
-def is_comma(g: Glyph, probs: np.ndarray, height: float, top: float) -> bool:
-    """A mark :func:`is_separator` let through that is still a comma or an apostrophe: read as a 1,
-    the one digit a comma looks like once normalized to a digit's size, yet shorter than the
-    digits and starting well below their top (a comma hanging from the middle of the line to its
-    foot or below), or short and only in the upper half (an apostrophe); or, read as any digit,
-    starting below the middle of the line and ending far below its foot, where no digit is written
-    (a long comma, or one cut from the digit it was run into)."""
-    starts_low = g.y > top + COMMA_TOP * height
-    low = starts_low and (g.h < COMMA_HEIGHT * height or g.bottom > top + COMMA_FOOT * height)
-    hanging = g.y > top + HANG_TOP * height and g.bottom > top + HANG_FOOT * height
-    return hanging or (int(np.argmax(probs)) == 1 and (low or _apostrophe(g, height, top)))
+    return out, np.stack(out_probs)

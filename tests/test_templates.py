@@ -13,7 +13,7 @@ import yaml
 from extractor import api, assemble, fields, generate, segment
 from extractor.errors import BadArgument
 from extractor.assemble import Digit
-from extractor.fields import after_sign, before_closing, date_problem, likeliest_date, one_per_cell, writing_height
+from extractor.fields import after_sign, before_closing, date_problem, likeliest_date, one_per_cell
 from extractor.pages import Page
 from extractor.records import read_wide_csv, wide_frame
 from extractor.templates import init_template, load_template, parse_template
@@ -84,15 +84,6 @@ def test_a_sign_cut_in_pieces_goes_whole_and_a_digit_touching_it_stays():
     assert [g.x for g in after_sign(pieces, probs, left=827, limit=905, height=21.4)[0]] == [909, 925]
     touching = [field_glyph(844, 15, 21), field_glyph(857, 14, 19), field_glyph(875, 14, 20), field_glyph(891, 14, 20)]
     assert [g.x for g in after_sign(touching, probs, left=827, limit=905, height=21.4)[0]] == [857, 875, 891]
-
-
-def test_an_amount_line_is_as_tall_as_its_digits_not_its_closing_slash():
-    """Small zeros, a printed sign and a slash drawn twice their height: the line's height is the
-    digits' (else the zeros would be dots); without a slash taller than the digits, no change."""
-    digits = [field_glyph(900 + 20 * k, 14, 18) for k in range(5)]
-    line = [field_glyph(850, 20, 30)] + digits + [field_glyph(1010, 20, 45)]
-    assert writing_height(line) == 18
-    assert writing_height(line[:-1]) is None
 
 
 def test_the_closing_mark_goes_its_flourish_cut_off_too():
