@@ -65,21 +65,44 @@ def cheque_amounts(epochs: int, log) -> dict:
     return {"shipped": shipped, "adapted": adapted, "seconds": seconds, "train_fields": len(train)}
 
 
-def cheques(epochs: int, log) -> dict:
-    """2 folds of the 28 CTS-2010 cheques: adapt on one half's amount fields (cut as the template
-    places them), read the other half's cheques through the template."""
-    from run import cheque_field_crops  # bench/run.py: the template's crops of each cheque
+def corrected_fields(images: list[Path], digits: list[str], out: Path) -> Path:
+    """The amount fields of ``images`` as a user's corrections download holds them (web app,
+    History): each cheque read through the template by the shipped models, the amount's crop cut
+    where its record says it was read (adapt.corrected_crop), labelled with the right digits."""
+    import cv2
 
+    from extractor.pages import load_pages
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    frame = api.extract(images, template="cts2010", classify=Classifier())
+    rows = frame[frame["field"] == "amount"].set_index("source")
+    names = []
+    for i, path in enumerate(images):
+        name = f"{i:04d}.png"
+        row = rows.loc[str(path)]
+        image = load_pages(path)[0].image
+        crop = adapt.corrected_crop(image, int(row["x"]), int(row["y"]), int(row["width"]), int(row["height"]))
+        cv2.imwrite(str(out / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR) if crop.ndim == 3 else crop)
+        names.append(name)
+    pd.DataFrame({"file": names, "digits": digits}).to_csv(out / "labels.csv", index=False)
+    return out
+
+
+def cheques(epochs: int, log) -> dict:
+    """2 folds of the 28 CTS-2010 cheques: adapt on one half's amount fields as the corrections
+    download cuts them, read the other half's cheques through the template."""
     from extractor.records import wide_frame
 
     folder = REAL / "cheques"
     truth = pd.read_csv(folder / "truth.csv", dtype=str, keep_default_na=False)
-    crops = cheque_field_crops(folder, BUILD / "cheque_fields")["amount"]
     shipped, adapted, seconds = [], [], []
     for number, test in enumerate(folds(len(truth), 2)):
         train = np.setdiff1d(np.arange(len(truth)), test)
         base = BUILD / f"cheques_fold{number}"
-        train_dir = _labelled(base / "train", [crops[i] for i in train], [truth["amount_digits"][i] for i in train])
+        train_dir = corrected_fields([folder / truth["image"][i] for i in train],
+                                     [truth["amount_digits"][i] for i in train], base / "train")
         test_dir = base / "test"
         if test_dir.exists():
             shutil.rmtree(test_dir)

@@ -41,6 +41,16 @@ SYNTHETIC_PER_USER = 2
 MIN_USER_PER_EPOCH = 256
 #: Fine-tuning's learning rate (Adam): a tenth of the training's peak, so the reader moves, not jumps.
 LEARNING_RATE = 2e-4
+#: A corrected field's crop reaches this share of its height beyond its box, as field crops do.
+CORRECTION_MARGIN = 0.15
+
+
+def corrected_crop(image: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """The crop a corrected field is kept as (the web app's corrections download): its box as the
+    record gives it (the digits read), with a margin, from the page as it was given; adapting on
+    such crops teaches the string reader the fields as it reads them."""
+    margin = int(CORRECTION_MARGIN * h)
+    return image[max(0, y - margin): y + h + margin, max(0, x - margin): x + w + margin]
 
 
 @dataclass

@@ -204,8 +204,9 @@ def build_string_reader(folded: bool = False, dropout: float = 0.2):
 
 
 def ctc_loss(targets, probs):
-    """Mean CTC loss of a batch: ``targets`` (n, MAX_DIGITS) digits padded with -1, ``probs``
-    (n, CROP_STEPS, CLASSES) softmax outputs with the blank last."""
+    """The CTC loss of each field of a batch (Keras weighs and averages them): ``targets``
+    (n, MAX_DIGITS) digits padded with -1, ``probs`` (n, CROP_STEPS, CLASSES) softmax outputs with
+    the blank last."""
     import tensorflow as tf
 
     targets = tf.cast(targets, tf.int32)
@@ -214,4 +215,4 @@ def ctc_loss(targets, probs):
     steps = tf.fill([tf.shape(probs)[0]], tf.shape(probs)[1])
     loss = tf.nn.ctc_loss(tf.maximum(targets, 0), logits, label_length, steps, logits_time_major=False,
                           blank_index=BLANK)
-    return tf.reduce_mean(loss)
+    return loss

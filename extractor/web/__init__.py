@@ -30,6 +30,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import api, assemble
+from ..adapt import corrected_crop
 from ..errors import ExtractorError
 from ..records import error_row, xlsx_to
 from . import store
@@ -139,10 +140,6 @@ def read_upload(path: Path, read_as: str, pages_dir: Path) -> list[dict]:
     return table.to_dict("records")
 
 
-#: A corrected field's crop reaches this share of its height beyond its box, as field crops do.
-CORRECTION_MARGIN = 0.15
-
-
 def write_corrections(out, rows, stored_path) -> int:
     """A zip of corrected fields into ``out``: ``field_<id>.png`` crops cut from the pages of the
     stored files (``stored_path(row)``) and labels.csv (file,digits); return how many were written.
@@ -164,10 +161,7 @@ def write_corrections(out, rows, stored_path) -> int:
                     pages[path] = []
             if not 1 <= row.page <= len(pages[path]):
                 continue
-            image = pages[path][row.page - 1].image
-            margin = int(CORRECTION_MARGIN * row.height)
-            crop = image[max(0, row.y - margin): row.y + row.height + margin,
-                         max(0, row.x - margin): row.x + row.width + margin]
+            crop = corrected_crop(pages[path][row.page - 1].image, row.x, row.y, row.width, row.height)
             if crop.size == 0:
                 continue
             if crop.ndim == 3:
