@@ -127,14 +127,16 @@ def combined(glyph_read: DigitString, string_read: DigitString, reading) -> Digi
     the glyph text by its probability under each reader; the string text by the string reader's
     and, where it differs from the glyph reading, by the glyph reader's doubt (its most for any
     other text). The likelier text is taken, with that likelihood against both candidates and both
-    readers being wrong as its confidence; where they agree, the glyph reading stands (its boxes are
-    the finer)."""
+    readers being wrong as its confidence. Where they agree, the glyph reading stands (its boxes are
+    the finer) with the string reader's probability of the text as its confidence: the two learned
+    from the same digit sources and are fooled by the same unseen styles (on the real cheque
+    amounts, five of the six sure misses are read alike by both), so agreement is no independent
+    evidence."""
     g, s = glyph_read.confidence, string_read.confidence
     if not glyph_read.text or not string_read.text:
         return glyph_read if glyph_read.text else string_read
     if glyph_read.text == string_read.text:
-        both = g * s
-        return replace(glyph_read, confidence=both / (both + (1 - g) * (1 - s)))
+        return replace(glyph_read, confidence=s)
     glyph_score = g * reading.probability_of(glyph_read.text)
     string_score = s * (1 - g)
     chosen, score = (glyph_read, glyph_score) if glyph_score >= string_score else (string_read, string_score)

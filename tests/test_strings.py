@@ -60,10 +60,12 @@ class _Reading:
         return self.probabilities.get("t" + text, 0.0)
 
 
-def test_agreeing_readers_keep_the_glyph_reading_surer_than_either():
-    combined = assemble.combined(_string("1000", 0.6), _string("1000", 0.95, x=3), _Reading())
-    assert combined.text == "1000" and combined.confidence == pytest.approx(0.57 / (0.57 + 0.4 * 0.05))
+def test_agreeing_readers_keep_the_glyph_reading_as_sure_as_the_string_reader():
+    # agreement is no independent evidence: a sure glyph reader does not lift a doubtful string reading
+    combined = assemble.combined(_string("218", 0.99), _string("218", 0.6, x=3), _Reading())
+    assert combined.text == "218" and combined.confidence == pytest.approx(0.6)
     assert combined.digits[0].x == 0  # the glyph reading's boxes
+    assert assemble.combined(_string("1000", 0.6), _string("1000", 0.95), _Reading()).confidence == pytest.approx(0.95)
 
 
 def test_disagreeing_readers_take_the_text_both_make_likelier():
