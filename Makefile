@@ -40,6 +40,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@$(BIN)/python -m pip install -q -e '.[test,fast]' 2>/dev/null || \
+	  echo "LiteRT (ai-edge-litert) has no build for this machine: TensorFlow's own interpreter reads instead, starting slower"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import LiteModel, lite_flatbuffer, load_model, probabilities, quiet_tensorflow
+from .model import LiteModel, lite_flatbuffer, load_model, probabilities
 from .pairs import DEFAULT_PAIR_MODEL
 from .strings import DEFAULT_STRING_MODEL
 
@@ -26,8 +26,7 @@ class Classifier:
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
                  string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
-        quiet_tensorflow(threads)
-        self.path = model_path
+        self.path, self.threads = model_path, threads
 
         def reader(path, quantized: bool = False):
             return functools.partial(probabilities, LiteModel(lite_flatbuffer(path, quantized), threads=threads))
@@ -58,7 +57,7 @@ class Classifier:
     @functools.cached_property
     def model(self):
         """The Keras model itself, loaded when first asked for (training tools, the model card)."""
-        return load_model(self.path)
+        return load_model(self.path, self.threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return probabilities(self.graph, batch)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from extractor import model as model_module
 from extractor.normalize import normalize_batch
@@ -120,3 +121,13 @@ def test_the_lite_graph_reads_as_the_keras_model_and_is_cached_by_the_model_hash
     lite = model_module.LiteModel(model_module.lite_flatbuffer(copy), threads=1)
     assert len(list((tmp_path / "extractor").glob("*.tflite"))) == 2
     assert np.abs(lite(batch[:50]) - model_module.probabilities(other, batch[:50])).max() < 1e-4
+
+
+def test_readers_start_without_importing_tensorflow_where_litert_is_installed(classifier):
+    pytest.importorskip("ai_edge_litert")
+    # the fixture has converted the shipped models into the cache; a reading process only runs them
+    code = ("import sys; from extractor.readers import Classifier; import numpy as np; c = Classifier(); "
+            "c(np.zeros((3, 28, 28, 1), np.float32)); print('tensorflow' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert run.stdout.strip() == "False"
+    assert run.stderr == ""  # the interpreter's start-up lines do not reach users
