@@ -39,9 +39,9 @@ $(STAMP): setup.cfg pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	@$(BIN)/python -m pip install -q -e '.[test,fast]' 2>/dev/null || \
-	  echo "LiteRT (ai-edge-litert) has no build for this machine: TensorFlow's own interpreter reads instead, starting slower"
+	@$(BIN)/python -m pip install -q -e '.[test,fast]' 2>/dev/null || { \
+	  echo "LiteRT (ai-edge-litert) has no build for this machine: TensorFlow's own interpreter reads instead, starting slower"; \
+	  $(BIN)/python -m pip install -q -e '.[test]'; }
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -163,14 +163,14 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
             out.append(read)
             continue
         reading = next(readings)
-        # The reading's confidence is the probability of its text, every path that spells it
-        # counted: a doubt about a digit too many or too few lowers it, as it should.
-        # A string reading is boxed as the crop it was read from: its digits' columns are where
-        # the reader's steps fired, narrower than the digits.
-        string_read = replace(string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h)),
-                              confidence=reading.confidence if reading.text else 0.0)
+        string_read = string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h))
         if reading.text:
-            string_read = replace(string_read, x=crop[0], y=crop[1], w=crop[2], h=crop[3])
+            # The reading's confidence is the probability of its text, every path that spells it
+            # counted: a doubt about a digit too many or too few lowers it, as it should. It is
+            # boxed as the crop it was read from: its digits' columns are where the reader's steps
+            # fired, narrower than the digits.
+            x, y, w, h = crop
+            string_read = replace(string_read, x=x, y=y, w=w, h=h, confidence=reading.confidence)
         out.append(combined(read, string_read, reading))
     return out
 
