@@ -133,6 +133,7 @@ def after_all_amounts(epochs: int, log) -> dict:
     for name, readers in (("shipped", Classifier()), ("adapted", Classifier.from_folder(BUILD / "all_amounts"))):
         g = bench_generated(readers, 20, False)
         out[name] = {"generated_strings": g["string_exact"], "generated_digits": g["digit_accuracy"]}
+        out[name]["mnist_test"] = evaluate.evaluate_mnist(readers.model).accuracy
         usps = REAL / "digits" / "usps_train"
         if (usps / "labels.csv").is_file():
             out[name]["usps_train"] = evaluate.evaluate_digit_folder(readers.model, usps).accuracy
@@ -166,10 +167,11 @@ def main():
                      f"{', '.join(f'{s:.0f}' for s in c['seconds'])} |")
     if "after" in wanted:
         a = after_all_amounts(args.epochs, log)
-        lines += ["", f"Adapted on all 128 cheque_amounts ({a['seconds']:.0f} s), other sets read as before:", "",
+        lines += ["", f"Adapted on all 128 cheque_amounts ({a['seconds']:.0f} s; the string reader and the digit model), other sets:", "",
                   "| set | shipped | adapted |", "|---|---|---|"]
         for key, label in (("generated_strings", "generated pages, strings exact"),
-                           ("generated_digits", "generated pages, digits right"), ("usps_train", "usps_train")):
+                           ("generated_digits", "generated pages, digits right"), ("mnist_test", "MNIST test"),
+                           ("usps_train", "usps_train")):
             if key in a["shipped"]:
                 lines.append(f"| {label} | {a['shipped'][key]:.2%} | {a['adapted'][key]:.2%} |")
     text = "\n".join(lines) + "\n"

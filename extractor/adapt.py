@@ -43,6 +43,13 @@ MIN_USER_PER_EPOCH = 256
 LEARNING_RATE = 2e-4
 #: A corrected field's crop reaches this share of its height beyond its box, as field crops do.
 CORRECTION_MARGIN = 0.15
+#: The digit model's fine-tuning: varied copies of each digit matched in the corrections per epoch
+#: (at least DIGITS_MIN_PER_EPOCH), with MNIST_PER_USER_DIGIT MNIST digits (and the training's
+#: not-a-digit clutter) mixed in per copy, at DIGIT_LEARNING_RATE.
+DIGIT_COPIES_PER_EPOCH = 8
+DIGITS_MIN_PER_EPOCH = 1024
+MNIST_PER_USER_DIGIT = 2
+DIGIT_LEARNING_RATE = 2e-4
 
 
 def corrected_crop(image: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
@@ -217,10 +224,59 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     return model, before, score
 
 
+def matched_digits(crops, digits, readers) -> tuple[np.ndarray, np.ndarray, int]:
+    """The digits the glyph reader (``readers``) finds in each corrected crop, as 28x28 MNIST-style
+    images labelled with the corrected digits, from the crops where it finds as many glyphs as the
+    label has digits (elsewhere which glyph is which digit is not known); and how many crops
+    matched."""
+    from .normalize import normalize_digit
+    from .pipeline import field_digit_glyphs
+
+    images, labels, fields = [], [], 0
+    for crop, text in zip(crops, digits):
+        glyphs = field_digit_glyphs(crop, readers)
+        if len(glyphs) == len(text):
+            images += [np.round(normalize_digit(g.ink) * 255).astype(np.uint8) for g in glyphs]
+            labels += [int(ch) for ch in text]
+            fields += 1
+    return np.asarray(images, np.uint8).reshape(-1, 28, 28), np.asarray(labels, np.int64), fields
+
+
+def fine_tuned_digits(base_model: Path, images: np.ndarray, labels: np.ndarray, epochs: int, seed: int,
+                      mnist_split, log=print, label: str = ""):
+    """A copy of the digit model at ``base_model`` fine-tuned on the matched digits ``images``
+    (their ``labels``) for ``epochs`` epochs, each their copies varied as the training varies MNIST
+    and MNIST_PER_USER_DIGIT times as many MNIST digits with the training's clutter."""
+    import tensorflow as tf
+
+    from . import augment
+    from .normalize import normalize_batch
+    from .train import make_epoch
+
+    model = tf.keras.models.load_model(base_model, compile=False)
+    model.compile(optimizer=tf.keras.optimizers.Adam(DIGIT_LEARNING_RATE, clipnorm=5.0),
+                  loss="sparse_categorical_crossentropy")
+    count = max(DIGITS_MIN_PER_EPOCH, DIGIT_COPIES_PER_EPOCH * len(images))
+    for epoch in range(1, epochs + 1):
+        tick = time.time()
+        rng = np.random.default_rng([seed, epoch, 29])
+        picks = rng.integers(len(images), size=count)
+        x_user = normalize_batch([augment.vary_digit(images[i], rng, heavy=rng.random() < 0.5) for i in picks])
+        some = rng.choice(len(mnist_split.images), size=MNIST_PER_USER_DIGIT * count, replace=False)
+        x_mnist, y_mnist = make_epoch(mnist_split.images[some], mnist_split.labels[some], seed, epoch)
+        x = np.concatenate([x_user, x_mnist])
+        y = np.concatenate([labels[picks], y_mnist])
+        order = rng.permutation(len(x))
+        model.fit(x[order], y[order], batch_size=128, epochs=1, verbose=0, shuffle=False)
+        log(f"{label}digits epoch {epoch}/{epochs} {time.time() - tick:.0f}s")
+    return model
+
+
 def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None, base=MODELS_DIR,
           held_out_share: float = HELD_OUT_SHARE, log=print) -> dict:
-    """Fine-tune the string reader of ``base`` (a models folder) on the corrections in ``folders``
-    and write a complete models folder ``out`` with its card (adapted.json); return the card.
+    """Fine-tune the string reader of ``base`` (a models folder) on the corrections in ``folders``,
+    and its digit model on the digits the glyph reader matches to them (matched_digits), and write
+    a complete models folder ``out`` with its card (adapted.json); return the card.
 
     Two passes of the same recipe: the first tunes on all but a held-out share, to measure what
     adapting gains on fields it never saw (the card's ``held_out``); the second tunes afresh on
@@ -250,6 +306,10 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
         base / "strings.keras", [found.crops[i] for i in train_at], [found.digits[i] for i in train_at], epochs,
         seed, mnist_split, held, log, "pass 1 ")
     log(f"pass 1: held-out exact {before_score:.1%} -> {after_score:.1%}")
+    base_readers = Classifier.from_folder(base)
+    trial_digits = _digits_tuned(base / "digits.keras", [found.crops[i] for i in train_at],
+                                 [found.digits[i] for i in train_at], base_readers, epochs, seed, mnist_split, log,
+                                 "pass 1 ")[0]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -261,16 +321,26 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
             if (base / card).is_file():
                 shutil.copy2(base / card, partial / card)
         save_model(trial, partial / "strings.keras")
-        pipeline_before = _field_exact(Classifier.from_folder(base), *held)
+        if trial_digits is not None:
+            save_model(trial_digits, partial / "digits.keras")
+        pipeline_before = _field_exact(base_readers, *held)
         pipeline_after = _field_exact(Classifier.from_folder(partial), *held)
-        del trial
+        del trial, trial_digits
         tf.keras.utils.set_random_seed(seed)
         log(f"pass 2: tuning on all {len(found.crops)} fields")
         model = fine_tuned(base / "strings.keras", found.crops, found.digits, epochs, seed, mnist_split,
                            log=log, label="pass 2 ")[0]
         save_model(model, partial / "strings.keras")
+        digit_model, matched = _digits_tuned(base / "digits.keras", found.crops, found.digits, base_readers, epochs,
+                                             seed, mnist_split, log, "pass 2 ")
+        if digit_model is not None:
+            save_model(digit_model, partial / "digits.keras")
+        else:
+            shutil.copy2(base / "digits.keras", partial / "digits.keras")
         card = {
-            "adapted": "strings.keras (fine-tuned); digits.keras and pairs.keras copied unchanged",
+            "adapted": "strings.keras fine-tuned; digits.keras "
+                       + ("fine-tuned on the matched digits" if digit_model is not None else "copied unchanged")
+                       + "; pairs.keras copied unchanged",
             "base_models": {name: mnist.sha256_file(base / name) for name in MODEL_FILES},
             "data": {"sources": [str(f) for f in folders], "fields": len(found.crops),
                      "sha256": hashlib.sha256("".join(f"{f}\t{d}\n" for f, d in
@@ -280,7 +350,11 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
             "training": {"command": "extractor adapt", "seed": seed, "epochs": epochs,
                          "user_fields_per_epoch": user_fields_per_epoch(len(found.crops)),
                          "synthetic_fields_per_epoch": SYNTHETIC_PER_USER * user_fields_per_epoch(len(found.crops)),
-                         "learning_rate": LEARNING_RATE, **run_facts(started, tf)},
+                         "learning_rate": LEARNING_RATE,
+                         "digits": {"matched_fields": matched[0], "matched_digits": matched[1],
+                                    "copies_per_epoch": DIGIT_COPIES_PER_EPOCH,
+                                    "mnist_per_copy": MNIST_PER_USER_DIGIT, "learning_rate": DIGIT_LEARNING_RATE},
+                         **run_facts(started, tf)},
             "held_out": {"measured_with": "pass 1's reader, tuned without these fields",
                          "string_reader_exact_before": round(before_score, 4),
                          "string_reader_exact_after": round(after_score, 4),
@@ -295,6 +369,16 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
     log(f"wrote {out}: held-out fields exact {pipeline_before:.1%} -> {pipeline_after:.1%} "
         f"({time.time() - started:.0f}s)")
     return card
+
+
+def _digits_tuned(base_model: Path, crops, digits, readers, epochs: int, seed: int, mnist_split, log, label: str):
+    """The digit model fine-tuned on the digits matched in ``crops`` (None where none matched), and
+    (fields matched, digits matched)."""
+    images, labels, fields = matched_digits(crops, digits, readers)
+    log(f"{label}digits: {len(labels)} matched in {fields} fields")
+    if not len(images):
+        return None, (0, 0)
+    return fine_tuned_digits(base_model, images, labels, epochs, seed, mnist_split, log, label), (fields, len(labels))
 
 
 def _field_exact(readers, crops, digits) -> float:

@@ -60,13 +60,29 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
 
 def _read_field_ink(ink: np.ndarray, darkness: clean.Darkness, height: float, classify, name: str) -> assemble.DigitString:
     """The glyph reader's string on the main line of a field image's ink."""
-    glyphs = segment.components(ink, height, darkness=darkness)
-    main = segment.main_line(segment.group_lines(glyphs))
-    box = (0, 0, ink.shape[1], ink.shape[0])
-    if not main:
-        return assemble.string_of(name, [], box)
-    found, probs = segment.segment_line(main, classify)
-    return assemble.string_of(name, assemble.read_digits(found, probs), box)
+    found, probs = _field_glyphs(ink, darkness, height, classify)
+    return assemble.string_of(name, assemble.read_digits(found, probs), (0, 0, ink.shape[1], ink.shape[0]))
+
+
+def _field_glyphs(ink: np.ndarray, darkness: clean.Darkness, height: float, classify):
+    """The glyphs segmentation finds on the main line of a field image's ink, and their class
+    probabilities."""
+    main = segment.main_line(segment.group_lines(segment.components(ink, height, darkness=darkness)))
+    return segment.segment_line(main, classify) if main else ([], np.zeros((0, 11), np.float32))
+
+
+def field_digit_glyphs(image: np.ndarray, classify) -> list[segment.Glyph]:
+    """The glyphs the glyph reader reads as digits in a field image, left to right, as
+    read_field_image first reads them (before a faint pen's second look and the string reader):
+    what ``extractor adapt`` teaches the digit model with, where their count is the label's."""
+    gray = clean.grayscale(image)
+    if gray.shape[0] > FIELD_MAX_HEIGHT:
+        scale = FIELD_MAX_HEIGHT / gray.shape[0]
+        gray = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), FIELD_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
+    guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
+    page = clean.clean_page(gray, digit_height=guess, deskew=False)
+    found, probs = _field_glyphs(page.ink, page.darkness, guess, classify)
+    return [g for g, p in zip(found, probs) if not assemble.rejected(p)]
 
 
 #: Glyphs whose longer side is within these multiples of the expected digit height are looked at

@@ -48,7 +48,10 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["adapted.json", "digits.json", "digits.keras", "pairs.json", "pairs.keras", "strings.json", "strings.keras"])
     assert _digest(out / "strings.keras") != _digest(MODELS_DIR / "strings.keras")
-    assert _digest(out / "digits.keras") == _digest(MODELS_DIR / "digits.keras")
+    assert _digest(out / "pairs.keras") == _digest(MODELS_DIR / "pairs.keras")
+    matched = card["training"]["digits"]
+    assert 0 < matched["matched_fields"] <= 12 and matched["matched_digits"] >= matched["matched_fields"]
+    assert _digest(out / "digits.keras") != _digest(MODELS_DIR / "digits.keras")  # taught the matched digits
     assert card == json.loads((out / "adapted.json").read_text())
     assert card["data"]["fields"] == 12 and card["data"]["skipped_unreadable"] == 1
     assert card["data"]["held_out"] == 3 and card["training"]["epochs"] == 1
@@ -56,6 +59,7 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     assert held["string_reader_exact_after"] >= held["string_reader_exact_before"]
     assert any(line.startswith("pass 1 epoch 1/1: held-out exact") for line in lines)
     assert any(line.startswith("pass 2 epoch 1/1") for line in lines)
+    assert any(line.startswith("pass 2 digits epoch 1/1") for line in lines)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".models")]  # no half-written folder left
     assert Classifier.load(out).strings is not None
 
