@@ -224,22 +224,19 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     return model, before, score
 
 
-def matched_digits(crops, digits, readers) -> tuple[np.ndarray, np.ndarray, int]:
-    """The digits the glyph reader (``readers``) finds in each corrected crop, as 28x28 MNIST-style
-    images labelled with the corrected digits, from the crops where it finds as many glyphs as the
-    label has digits (elsewhere which glyph is which digit is not known); and how many crops
-    matched."""
+def matched_digits(crops, digits, readers) -> list[np.ndarray | None]:
+    """For each corrected crop, the digits the glyph reader (``readers``) finds in it as 28x28
+    MNIST-style images, one per digit of its label; None where it finds another number of them
+    (which glyph is which digit is then not known)."""
     from .normalize import normalize_digit
     from .pipeline import field_digit_glyphs
 
-    images, labels, fields = [], [], 0
+    matches = []
     for crop, text in zip(crops, digits):
         glyphs = field_digit_glyphs(crop, readers)
-        if len(glyphs) == len(text):
-            images += [np.round(normalize_digit(g.ink) * 255).astype(np.uint8) for g in glyphs]
-            labels += [int(ch) for ch in text]
-            fields += 1
-    return np.asarray(images, np.uint8).reshape(-1, 28, 28), np.asarray(labels, np.int64), fields
+        matches.append(np.stack([np.round(normalize_digit(g.ink) * 255).astype(np.uint8) for g in glyphs])
+                       if len(glyphs) == len(text) else None)
+    return matches
 
 
 def fine_tuned_digits(base_model: Path, images: np.ndarray, labels: np.ndarray, epochs: int, seed: int,
@@ -307,9 +304,9 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
         seed, mnist_split, held, log, "pass 1 ")
     log(f"pass 1: held-out exact {before_score:.1%} -> {after_score:.1%}")
     base_readers = Classifier.from_folder(base)
-    trial_digits = _digits_tuned(base / "digits.keras", [found.crops[i] for i in train_at],
-                                 [found.digits[i] for i in train_at], base_readers, epochs, seed, mnist_split, log,
-                                 "pass 1 ")[0]
+    matches = matched_digits(found.crops, found.digits, base_readers)
+    trial_digits = _digits_tuned(base / "digits.keras", [matches[i] for i in train_at],
+                                 [found.digits[i] for i in train_at], epochs, seed, mnist_split, log, "pass 1 ")[0]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -331,8 +328,8 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
         model = fine_tuned(base / "strings.keras", found.crops, found.digits, epochs, seed, mnist_split,
                            log=log, label="pass 2 ")[0]
         save_model(model, partial / "strings.keras")
-        digit_model, matched = _digits_tuned(base / "digits.keras", found.crops, found.digits, base_readers, epochs,
-                                             seed, mnist_split, log, "pass 2 ")
+        digit_model, matched = _digits_tuned(base / "digits.keras", matches, found.digits, epochs, seed,
+                                             mnist_split, log, "pass 2 ")
         if digit_model is not None:
             save_model(digit_model, partial / "digits.keras")
         else:
@@ -371,14 +368,17 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
     return card
 
 
-def _digits_tuned(base_model: Path, crops, digits, readers, epochs: int, seed: int, mnist_split, log, label: str):
-    """The digit model fine-tuned on the digits matched in ``crops`` (None where none matched), and
-    (fields matched, digits matched)."""
-    images, labels, fields = matched_digits(crops, digits, readers)
-    log(f"{label}digits: {len(labels)} matched in {fields} fields")
-    if not len(images):
+def _digits_tuned(base_model: Path, matches, digits, epochs: int, seed: int, mnist_split, log, label: str):
+    """The digit model fine-tuned on the fields' matched digits (``matches``, from matched_digits;
+    None where none matched), and (fields matched, digits matched)."""
+    matched = [(images, text) for images, text in zip(matches, digits) if images is not None]
+    labels = np.asarray([int(ch) for _, text in matched for ch in text], np.int64)
+    log(f"{label}digits: {len(labels)} matched in {len(matched)} fields")
+    if not matched:
         return None, (0, 0)
-    return fine_tuned_digits(base_model, images, labels, epochs, seed, mnist_split, log, label), (fields, len(labels))
+    images = np.concatenate([images for images, _ in matched])
+    return (fine_tuned_digits(base_model, images, labels, epochs, seed, mnist_split, log, label),
+            (len(matched), len(labels)))
 
 
 def _field_exact(readers, crops, digits) -> float:

@@ -41,13 +41,8 @@ class Options:
 
 def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemble.DigitString:
     """One string from an image that holds one field (a cropped amount, a box's inside)."""
-    gray = clean.grayscale(image)
-    if gray.shape[0] > FIELD_MAX_HEIGHT:
-        scale = FIELD_MAX_HEIGHT / gray.shape[0]
-        small = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), FIELD_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
-        return assemble.rescaled(read_field_image(small, classify, name), gray.shape[0] / FIELD_MAX_HEIGHT)
-    guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
-    page = clean.clean_page(gray, digit_height=guess, deskew=False)
+    gray, factor = _field_gray(image)
+    page, guess = _cleaned_field(gray)
     glyph_read = _read_field_ink(page.ink, page.darkness, guess, classify, name)
     look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess,  # a light pen's digits
                              in_doubt=assemble.in_doubt(glyph_read.digits))
@@ -55,7 +50,24 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
         second = _read_field_ink(look[0], page.darkness, guess, classify, name)
         glyph_read = second if fields.with_faint_digits(glyph_read, second, *look) else glyph_read
     box = (0, 0, gray.shape[1], gray.shape[0])  # the string reader reads the whole field
-    return assemble.with_string_reader([(glyph_read, box)], gray, classify, box)[0]
+    return assemble.rescaled(assemble.with_string_reader([(glyph_read, box)], gray, classify, box)[0], factor)
+
+
+def _field_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """A field image in grey, scaled down to FIELD_MAX_HEIGHT where taller (a digit hundreds of
+    pixels high has nothing more to tell), and the factor back to the image as given."""
+    gray = clean.grayscale(image)
+    if gray.shape[0] <= FIELD_MAX_HEIGHT:
+        return gray, 1.0
+    scale = FIELD_MAX_HEIGHT / gray.shape[0]
+    small = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), FIELD_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
+    return small, gray.shape[0] / FIELD_MAX_HEIGHT
+
+
+def _cleaned_field(gray: np.ndarray) -> tuple[clean.CleanPage, float]:
+    """A field's grey image cleaned, and the digit height first guessed for it."""
+    guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
+    return clean.clean_page(gray, digit_height=guess, deskew=False), guess
 
 
 def _read_field_ink(ink: np.ndarray, darkness: clean.Darkness, height: float, classify, name: str) -> assemble.DigitString:
@@ -75,12 +87,7 @@ def field_digit_glyphs(image: np.ndarray, classify) -> list[segment.Glyph]:
     """The glyphs the glyph reader reads as digits in a field image, left to right, as
     read_field_image first reads them (before a faint pen's second look and the string reader):
     what ``extractor adapt`` teaches the digit model with, where their count is the label's."""
-    gray = clean.grayscale(image)
-    if gray.shape[0] > FIELD_MAX_HEIGHT:
-        scale = FIELD_MAX_HEIGHT / gray.shape[0]
-        gray = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), FIELD_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
-    guess = max(8.0, FIELD_DIGIT_SHARE * gray.shape[0])
-    page = clean.clean_page(gray, digit_height=guess, deskew=False)
+    page, guess = _cleaned_field(_field_gray(image)[0])
     found, probs = _field_glyphs(page.ink, page.darkness, guess, classify)
     return [g for g, p in zip(found, probs) if not assemble.rejected(p)]
 
