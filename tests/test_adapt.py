@@ -71,6 +71,18 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     assert len(table) == 13 and (table["error"] != "").sum() == 1
 
 
+def test_glyphs_are_matched_to_a_label_only_where_they_read_as_its_digits(tmp_path):
+    rows = _fields(tmp_path / "mine", 8, seed=5)
+    crops = [cv2.imread(str(tmp_path / "mine" / name), cv2.IMREAD_GRAYSCALE) for name, _ in rows]
+    right = [text for _, text in rows]
+    shifted = ["".join(str((int(ch) + 5) % 10) for ch in text) for text in right]  # same length, other digits
+    readers = Classifier()
+    matched = adapt.matched_digits(crops, right, readers)
+    assert sum(m is not None for m in matched) >= 4
+    assert all(m.shape == (len(text), 28, 28) for m, text in zip(matched, right) if m is not None)
+    assert all(m is None for m in adapt.matched_digits(crops, shifted, readers))
+
+
 @pytest.mark.parametrize("labels, message", [
     (None, "no labels.csv"),
     ("file,digits\n", "labels.csv: no rows"),
