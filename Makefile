@@ -61,12 +61,16 @@ screenshots: install browser-deps
 
 # Accuracy on every dev set and generated pages, throughput, and Tesseract beside it: bench/results.md.
 RAPIDOCR_VENV := build/rapidocr-venv
+PPOCR6_VENV := build/ppocr6-venv
 
 bench: install
 	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && $(APT) install -y -qq tesseract-ocr >/dev/null; } || echo "tesseract not installed: its column will be empty"
 	@[ -x $(RAPIDOCR_VENV)/bin/python ] && $(RAPIDOCR_VENV)/bin/python -c "import rapidocr_onnxruntime" 2>/dev/null || \
 	  { $(PYTHON) -m venv $(RAPIDOCR_VENV) && $(RAPIDOCR_VENV)/bin/python -m pip install -q rapidocr_onnxruntime; } || \
 	  echo "RapidOCR not installed: its column will be empty"
+	@[ -x $(PPOCR6_VENV)/bin/python ] && $(PPOCR6_VENV)/bin/python -c "import rapidocr, onnxruntime" 2>/dev/null || \
+	  { $(PYTHON) -m venv $(PPOCR6_VENV) && $(PPOCR6_VENV)/bin/python -m pip install -q 'rapidocr==3.10.*' onnxruntime; } || \
+	  echo "RapidOCR 3.10 (PP-OCRv6) not installed: its column will be empty"
 	$(BIN)/python bench/run.py
 
 # extractor adapt on the real dev sets in disjoint folds (half an hour on 2 cores): bench/adapt.md,

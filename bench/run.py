@@ -31,19 +31,33 @@ def tesseract(image_path: Path, psm: int) -> str:
     return "".join(ch for ch in run.stdout if ch.isdigit())
 
 
-#: The venv `make bench` installs RapidOCR into (never the project's own).
-RAPIDOCR_PYTHON = ROOT / "build" / "rapidocr-venv" / "bin" / "python"
+#: The venvs `make bench` installs the RapidOCR peers into (never the project's own): PP-OCRv4
+#: (rapidocr_onnxruntime) and PP-OCRv6 (rapidocr 3.10), each with the script that reads with it.
+PEERS = {"rapidocr": (ROOT / "build" / "rapidocr-venv" / "bin" / "python", ROOT / "bench" / "rapidocr_digits.py"),
+         "ppocr6": (ROOT / "build" / "ppocr6-venv" / "bin" / "python", ROOT / "bench" / "ppocr6_digits.py")}
 
 
-def rapidocr(paths: list[Path]) -> tuple[list[str], float] | None:
-    """What RapidOCR digits-only reads from each crop (bench/rapidocr_digits.py, in its own venv),
-    and the seconds it took; None when its venv is not there."""
-    if not RAPIDOCR_PYTHON.is_file():
+def rapidocr(paths: list[Path], peer: str = "rapidocr") -> tuple[list[str], float] | None:
+    """What a RapidOCR peer digits-only reads from each crop (PP-OCRv4 with bench/rapidocr_digits.py,
+    or PP-OCRv6 with bench/ppocr6_digits.py, each in its own venv), and the seconds it took; None
+    when its venv is not there."""
+    python, script = PEERS[peer]
+    if not python.is_file():
         return None
-    run = subprocess.run([str(RAPIDOCR_PYTHON), str(ROOT / "bench" / "rapidocr_digits.py")], capture_output=True,
+    run = subprocess.run([str(python), str(script)], capture_output=True,
                          text=True, input="\n".join(str(p) for p in paths), check=True)
     result = json.loads(run.stdout)
     return result["texts"], result["seconds"]
+
+
+def read_at_one_percent(confidences, exact) -> float:
+    """The share of strings accepted above the lowest confidence at which the accepted ones are
+    still at least 99% exact (the most a person could leave unchecked at 1% error)."""
+    confidences, exact = np.asarray(confidences, float), np.asarray(exact, bool)
+    order = np.argsort(-confidences, kind="stable")
+    running = np.cumsum(exact[order]) / np.arange(1, len(order) + 1)
+    good = np.flatnonzero(running >= 0.99)
+    return float((good[-1] + 1) / len(order)) if len(good) else 0.0
 
 
 def calibration(confidences, exact) -> dict:
@@ -64,23 +78,25 @@ def bench_classifier(classify, mnist_images) -> dict:
     return {"digits_per_s": len(batch) / (time.perf_counter() - started)}
 
 
-def bench_cheque_amounts(classify, use_tesseract: bool, peers: bool = True) -> dict:
-    folder = REAL / "cheque_amounts"
+def bench_cheque_amounts(classify, use_tesseract: bool, peers: bool = True, name: str = "cheque_amounts") -> dict:
+    folder = REAL / name
     table = evaluate.read_labels(folder, "digits")
     frame = api.extract([folder / name for name in table["file"]], layout="field", classify=classify)
     rows = frame.set_index("source").loc[[str(folder / name) for name in table["file"]]]
     exact = [r == t for r, t in zip(rows["text"], table["digits"])]
     right = sum(evaluate.digits_right(t, r) for r, t in zip(rows["text"], table["digits"]))
     out = {"n": len(table), "exact": float(np.mean(exact)), "digit_accuracy": right / sum(map(len, table["digits"])),
-           "calibration": calibration(rows["confidence"], exact)}
+           "calibration": calibration(rows["confidence"], exact),
+           "read_at_1pct": read_at_one_percent(rows["confidence"], exact)}
     if use_tesseract and peers:
         started = time.perf_counter()
         read = [tesseract(folder / f, 7) for f in table["file"]]
         out["tesseract_exact"] = float(np.mean([r == t for r, t in zip(read, table["digits"])]))
         out["tesseract_s"] = time.perf_counter() - started
-    peer = rapidocr([folder / f for f in table["file"]]) if peers else None
-    if peer is not None:
-        out["rapidocr_exact"] = float(np.mean([r == t for r, t in zip(peer[0], table["digits"])]))
+    for key in PEERS if peers else ():
+        peer = rapidocr([folder / f for f in table["file"]], key)
+        if peer is not None:
+            out[f"{key}_exact"] = float(np.mean([r == t for r, t in zip(peer[0], table["digits"])]))
     return out
 
 
@@ -92,7 +108,7 @@ def bench_nist(classify) -> dict:
     return {"found": count_found(wanted, frame["text"]), "of": len(wanted), "strings_read": len(frame)}
 
 
-def bench_generated(classify, count: int, use_tesseract: bool, alone=None) -> dict:
+def bench_generated(classify, count: int, use_tesseract: bool, alone=None, ours_only=None) -> dict:
     """Generated pages read by ``classify`` (timed), and by ``alone`` too when given (its exact
     strings as ``alone_string_exact``): the same pages, made once."""
     folder = BUILD / "pages"
@@ -107,6 +123,9 @@ def bench_generated(classify, count: int, use_tesseract: bool, alone=None) -> di
            "pages_per_s": count / seconds, "digits_per_s": total / seconds}
     if alone is not None:
         out["alone_string_exact"] = score_pages(api.extract([folder], layout="page", classify=alone), pages)[0] / strings
+    if ours_only is not None:
+        out["ours_only_string_exact"] = score_pages(api.extract([folder], layout="page", classify=ours_only),
+                                                    pages)[0] / strings
     if use_tesseract:
         started = time.perf_counter()
         t_right = t_total = 0
@@ -173,17 +192,19 @@ def bench_cheques(classify, peers: bool = False) -> dict:
     for field, column in (("date", "date"), ("amount", "amount_digits")):
         exact = [i in read.index and read.loc[i, field] == t for i, t in zip(truth["image"], truth[column])]
         out[field] = float(np.mean(exact))
-        out[f"{field}_calibration"] = calibration(
-            [confidence.get((i, field), 0.0) for i in truth["image"]], exact)
+        sure = [confidence.get((i, field), 0.0) for i in truth["image"]]
+        out[f"{field}_calibration"] = calibration(sure, exact)
+        out[f"{field}_read_at_1pct"] = read_at_one_percent(sure, exact)
     if peers:
         crops = cheque_field_crops(folder, BUILD / "cheque_fields")
         for field, column in (("date", "date"), ("amount", "amount_digits")):
             if shutil.which("tesseract"):
                 read_t = [tesseract(p, 7) for p in crops[field]]
                 out[f"tesseract_{field}"] = float(np.mean([r == t for r, t in zip(read_t, truth[column])]))
-            peer = rapidocr(crops[field])
-            if peer is not None:
-                out[f"rapidocr_{field}"] = float(np.mean([r == t for r, t in zip(peer[0], truth[column])]))
+            for key in PEERS:
+                peer = rapidocr(crops[field], key)
+                if peer is not None:
+                    out[f"{key}_{field}"] = float(np.mean([r == t for r, t in zip(peer[0], truth[column])]))
     return out
 
 
@@ -225,29 +246,17 @@ def bench_template_forms(classify, count: int, alone=None) -> dict:
     return out
 
 
-#: Field crops read in the field-speed run: the dev amounts repeated.
-FIELD_CROPS = 1080
-
 
 def bench_field_speed(workers: int = 2) -> dict:
-    """Field crops like the dev ones (cheque_amounts repeated to FIELD_CROPS) read as a user reads
-    them, `extractor extract --layout field --workers 2` in a fresh process, start-up included; and
-    by Tesseract with as many processes, and RapidOCR digits-only in one, in the same run."""
+    """The 540 crops of cheque_amounts_large read as a user reads them, `extractor extract --layout
+    field --workers 2` in a fresh process, start-up included; and by Tesseract with as many
+    processes, and each RapidOCR peer digits-only in one, in the same run."""
     import concurrent.futures
     import sys
 
-    source = REAL / "cheque_amounts"
-    names = sorted(p.name for p in source.glob("*.jpg"))
-    folder = BUILD / "field_speed"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    crops = []
-    for i in range(FIELD_CROPS):
-        path = folder / f"f{i:04d}_{names[i % len(names)]}"
-        shutil.copy(source / names[i % len(names)], path)
-        crops.append(path)
-    out = {"fields": FIELD_CROPS, "workers": workers}
+    folder = REAL / "cheque_amounts_large"
+    crops = sorted(folder.glob("*.jpg"))
+    out = {"fields": len(crops), "workers": workers}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--layout", "field", "-o",
                     str(BUILD / "field_speed.csv"), "--workers", str(workers)], check=True, capture_output=True)
@@ -257,9 +266,10 @@ def bench_field_speed(workers: int = 2) -> dict:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:  # each call is its own process
             list(pool.map(lambda p: tesseract(p, 7), crops))
         out["tesseract_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    if rapidocr(crops) is not None:
-        out["rapidocr_s"] = time.perf_counter() - started
+    for key in PEERS:
+        started = time.perf_counter()
+        if rapidocr(crops, key) is not None:
+            out[f"{key}_s"] = time.perf_counter() - started
     return out
 
 
@@ -369,59 +379,71 @@ def main():
     speed = bench_classifier(classify, test.images)
     lines += ["", f"Classification: {speed['digits_per_s']:,.0f} digits/s (batches of 1024, this machine).", ""]
 
-    # The same sets read by the glyph reader alone, without the string reader's reading.
+    # The same sets read by the glyph reader alone, and by our two readers without PP-OCRv6.
     alone = api.Classifier(string_model_path=None)
+    ours_only = api.Classifier(with_ppocr=False)
+    nan = float("nan")
     lines += ["## Strings", "", "The string reader's synthetic fields from MNIST test digits: "
               + ", ".join(f"{k} {v:.2%}" for k, v in read_card(strings.DEFAULT_STRING_MODEL).get("mnist_test", {}).items())
-              + ". *Glyphs alone*: the same set read by the glyph reader alone, without the string reader. "
-              "RapidOCR: PP-OCRv4's recognizer from the rapidocr_onnxruntime wheel, each crop alone, its CTC "
-              "output restricted to the blank and the digits, greedy decoding.", "",
-              "| set | n | exact strings | digits right | glyphs alone | Tesseract exact | RapidOCR exact |",
-              "|---|---|---|---|---|---|---|"]
+              + ". *Without PP-OCRv6*: our string and glyph readers alone, by the same decision. *Glyphs alone*: the "
+              "glyph reader alone. Peers, each on the same crops, each crop alone, their CTC output restricted to the "
+              "blank and the digits, greedy decoding: PP-OCRv4's recognizer from the rapidocr_onnxruntime wheel, "
+              "PP-OCRv6's from the rapidocr 3.10 wheel, and Tesseract 5 with a digit whitelist.", "",
+              "| set | n | exact strings | digits right | without PP-OCRv6 | glyphs alone | Tesseract | PP-OCRv4 | PP-OCRv6 |",
+              "|---|---|---|---|---|---|---|---|---|"]
     calibrated = []
-    if (REAL / "cheque_amounts" / "labels.csv").is_file():
-        c = bench_cheque_amounts(classify, use_tesseract)
-        c0 = bench_cheque_amounts(alone, False, peers=False)
-        lines.append(f"| cheque_amounts (`--layout field`) | {c['n']} | {c['exact']:.1%} | {c['digit_accuracy']:.1%} | "
-                     f"{c0['exact']:.1%} | {c.get('tesseract_exact', float('nan')):.1%} | "
-                     f"{c.get('rapidocr_exact', float('nan')):.1%} |")
-        calibrated.append(("cheque_amounts", c["calibration"]))
+    for set_name in ("cheque_amounts_large", "cheque_amounts"):
+        if (REAL / set_name / "labels.csv").is_file():
+            c = bench_cheque_amounts(classify, use_tesseract, name=set_name)
+            c1 = bench_cheque_amounts(ours_only, False, peers=False, name=set_name)
+            c0 = bench_cheque_amounts(alone, False, peers=False, name=set_name)
+            lines.append(f"| {set_name} (`--layout field`) | {c['n']} | {c['exact']:.1%} | {c['digit_accuracy']:.1%} | "
+                         f"{c1['exact']:.1%} | {c0['exact']:.1%} | {c.get('tesseract_exact', nan):.1%} | "
+                         f"{c.get('rapidocr_exact', nan):.1%} | {c.get('ppocr6_exact', nan):.1%} |")
+            calibrated.append((set_name, c["calibration"], c["read_at_1pct"]))
     if (REAL / "nist_form" / "ground_truth.json").is_file():
         n = bench_nist(classify)
+        n1 = bench_nist(ours_only)
         n0 = bench_nist(alone)
-        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | {n0['found']} of {n0['of']} | | |")
-    g = bench_generated(classify, args.pages, use_tesseract, alone)
+        lines.append(f"| nist_form (`--layout page`) | {n['of']} | {n['found']} of {n['of']} | | {n1['found']} of {n1['of']} | "
+                     f"{n0['found']} of {n0['of']} | | | |")
+    g = bench_generated(classify, args.pages, use_tesseract, alone, ours_only)
     lines.append(f"| generated forms from MNIST test digits (`--layout page`) | {g['pages']} pages, {g['digits']} digits | "
-                 f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | {g['alone_string_exact']:.1%} | "
-                 f"digits found: {g.get('tesseract_digit_recall', float('nan')):.1%} | |")
+                 f"{g['string_exact']:.1%} | {g['digit_accuracy']:.1%} | {g['ours_only_string_exact']:.1%} | "
+                 f"{g['alone_string_exact']:.1%} | "
+                 f"digits found: {g.get('tesseract_digit_recall', nan):.1%} | | |")
     if (REAL / "cheques" / "truth.csv").is_file():
         c = bench_cheques(classify, peers=True)
+        c1 = bench_cheques(ours_only)
         c0 = bench_cheques(alone)
-        nan = float("nan")
-        lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | date {c['date']:.1%}, amount {c['amount']:.1%} | | "
-                     f"date {c0['date']:.1%}, amount {c0['amount']:.1%} | "
-                     f"date {c.get('tesseract_date', nan):.1%}, amount {c.get('tesseract_amount', nan):.1%} | "
-                     f"date {c.get('rapidocr_date', nan):.1%}, amount {c.get('rapidocr_amount', nan):.1%} |")
-        calibrated += [("cheques, date", c["date_calibration"]), ("cheques, amount", c["amount_calibration"])]
+        both = lambda r, k: f"date {r.get(k + 'date', nan):.1%}, amount {r.get(k + 'amount', nan):.1%}"
+        lines.append(f"| cheques, `--template cts2010` | {c['n']} cheques | {both(c, '')} | | {both(c1, '')} | "
+                     f"{both(c0, '')} | {both(c, 'tesseract_')} | {both(c, 'rapidocr_')} | {both(c, 'ppocr6_')} |")
+        calibrated += [("cheques, date", c["date_calibration"], c["date_read_at_1pct"]),
+                       ("cheques, amount", c["amount_calibration"], c["amount_read_at_1pct"])]
     f = bench_template_forms(classify, args.pages, alone)
     lines.append(f"| generated forms through a `template init` template, shifted, rotated ±3°, scaled ±5% | "
-                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | {f['alone_exact']:.1%} | | |")
+                 f"{f['pages']} pages, {f['fields']} fields | {f['exact']:.1%} | | | {f['alone_exact']:.1%} | | | |")
     if calibrated:
         bands = list(calibrated[0][1])
         lines += ["", "## Calibration", "", "How many strings read with each confidence, and what share of them is "
-                  "exact (`confidence` is meant as the probability that the string is right).", "",
-                  "| set | " + " | ".join(f"confidence {b}" for b in bands) + " |", "|---|" + "---|" * len(bands)]
-        for name, table in calibrated:
-            lines.append(f"| {name} | " + " | ".join(f"{n}: {share:.1%}" if n else "0" for n, share in table.values()) + " |")
+                  "exact (`confidence` is meant as the probability that the string is right); *read at 1% error*: "
+                  "the share of all strings accepted above the lowest confidence at which the accepted ones are "
+                  "still 99% exact.", "",
+                  "| set | " + " | ".join(f"confidence {b}" for b in bands) + " | read at 1% error |",
+                  "|---|" + "---|" * (len(bands) + 1)]
+        for name, table, at_1 in calibrated:
+            lines.append(f"| {name} | " + " | ".join(f"{n}: {share:.1%}" if n else "0" for n, share in table.values())
+                         + f" | {at_1:.1%} |")
     lines += ["", "## Speed", "", "| what | ours | Tesseract |", "|---|---|---|",
               f"| generated 300-dpi letter pages, 1 process | {g['pages_per_s']:.2f} pages/s, {g['digits_per_s']:.0f} digits/s | "
               f"{g.get('tesseract_pages_per_s', float('nan')):.2f} pages/s |", ""]
-    if (REAL / "cheque_amounts" / "labels.csv").is_file():
+    if (REAL / "cheque_amounts_large" / "labels.csv").is_file():
         fs = bench_field_speed()
         rate = lambda key: f"{fs['fields'] / fs[key]:.0f} fields/s ({fs[key]:.1f} s)" if key in fs else ""
-        lines += [f"| {fs['fields']} field crops (cheque_amounts repeated), `--layout field --workers 2`, start-up "
-                  f"included | {rate('ours_s')} | {rate('tesseract_s')} (2 processes); RapidOCR digits-only, "
-                  f"1 process: {rate('rapidocr_s')} |", ""]
+        lines += [f"| the {fs['fields']} crops of cheque_amounts_large, `--layout field --workers 2`, start-up "
+                  f"included | {rate('ours_s')} | {rate('tesseract_s')} (2 processes); digits-only, 1 process: "
+                  f"PP-OCRv4 {rate('rapidocr_s')}, PP-OCRv6 {rate('ppocr6_s')} |", ""]
     lines += throughput_lines(bench_throughput(args.throughput_pages))
     adapted = ROOT / "bench" / "adapt.md"  # bench/adapt_folds.py: half an hour, so run apart
     if adapted.is_file():

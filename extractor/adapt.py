@@ -292,7 +292,7 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
     a few dozen fields was noise (docs/experiments.md)."""
     from . import mnist
     from .model import quiet_tensorflow
-    from .readers import Classifier
+    from .readers import DECISION_FILE, Classifier
     from .train import run_facts, save_model
 
     started = time.time()
@@ -328,6 +328,8 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
                 shutil.copy2(base / name, partial / name)
             if (base / card).is_file():
                 shutil.copy2(base / card, partial / card)
+        if (base / DECISION_FILE).is_file():  # the decision over the readers, as the base has it
+            shutil.copy2(base / DECISION_FILE, partial / DECISION_FILE)
         save_model(trial, partial / "strings.keras")
         if trial_digits is not None:
             save_model(trial_digits, partial / "digits.keras")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from . import strings
+from .ctc import SequenceReading
 from .model import NOT_A_DIGIT
 from .segment import SURE, Glyph
 
@@ -114,64 +117,206 @@ def crop_digits(reading, box: tuple[int, int, int, int]) -> list[Digit]:
     (x, y, w, h): each boxed by the columns it was read from, the crop's height."""
     x, y, w, h = box
     digits = []
-    for ch, confidence, (x0, x1) in zip(reading.text, reading.confidences, reading.spans):
+    tops = reading.tops or [((int(ch), float(c)),) for ch, c in zip(reading.text, reading.confidences)]
+    for ch, confidence, (x0, x1), top in zip(reading.text, reading.confidences, reading.spans, tops):
         x0, x1 = min(x0, w - 1), min(max(x1, x0 + 1), w)
-        digits.append(Digit(int(ch), float(confidence), x + x0, y, x1 - x0, h, ((int(ch), float(confidence)),)))
+        digits.append(Digit(int(ch), float(confidence), x + x0, y, x1 - x0, h, top))
     return digits
 
 
-def combined(glyph_read: DigitString, string_read: DigitString, reading) -> DigitString:
-    """One string from the two readers of a field: the glyph reader's (``glyph_read``) and the
-    string reader's (``string_read``, read as ``reading``, a strings.StringReading, which can score
-    any text). Each candidate text is scored by what both readers give it, taken as independent:
-    the glyph text by its probability under each reader; the string text by the string reader's
-    and, where it differs from the glyph reading, by the glyph reader's doubt (its most for any
-    other text). The likelier text is taken, with that likelihood against both candidates and both
-    readers being wrong as its confidence. Where they agree, the glyph reading stands (its boxes are
-    the finer) with the string reader's probability of the text as its confidence: the two learned
-    from the same digit sources and are fooled by the same unseen styles (on the real cheque
-    amounts, five of the six sure misses are read alike by both), so agreement is no independent
-    evidence."""
-    g, s = glyph_read.confidence, string_read.confidence
-    if not glyph_read.text or not string_read.text:
-        return glyph_read if glyph_read.text else string_read
-    if glyph_read.text == string_read.text:
-        return replace(glyph_read, confidence=s)
-    glyph_score = g * reading.probability_of(glyph_read.text)
-    string_score = s * (1 - g)
-    chosen, score = (glyph_read, glyph_score) if glyph_score >= string_score else (string_read, string_score)
-    return replace(chosen, confidence=score / (glyph_score + string_score + (1 - g) * (1 - s)))
+#: The decision's weights (see Decision), as fitted by bench/fit_decision.py on
+#: cheque_amounts_large; a models folder's decision.json replaces them.
+DECISION_WEIGHTS = {"strings": 0.2365, "ppocr": 0.593, "glyphs": 0.1002, "glyphs_cannot_say": -1.6325, "none": -4.5406,
+                    "glyphs_unasked": 0.0009, "skip_glyphs_above": 0.9}
+#: A reader's log-probability of a candidate is counted at least this low (a reader that cannot
+#: spell it at all says no more than a very unlikely one does).
+FLOOR = -25.0
+#: A glyph's probability of a digit that is none of its likeliest readings.
+GLYPH_UNLIKELY = 1e-4
+#: Candidates taken from each sequence reader's N best.
+N_BEST = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One text a field may hold, with what each reader says of it: the string reader's and
+    PP-OCRv6's log-probabilities (None without that reader), the glyph reader's along its own
+    segmentation (None where its digit count is not the text's: it cannot say; or where it was
+    not asked, ``glyphs_asked`` false)."""
+
+    text: str
+    strings: float | None
+    ppocr: float | None
+    glyphs: float | None
+    glyphs_asked: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision over every reader of a field: each reader's candidates scored under every
+    reader, the scores weighed (a few numbers, fitted on real amounts by maximum likelihood) and
+    turned into the probability that each candidate is the field's text, with a share left for
+    "none of these" (``none``). The likeliest candidate is read, with that probability as its
+    confidence, so that a confidence means what it says (bench/results.md, calibration).
+
+    A field cut out as a field (``--layout field``) whose two sequence readers read the same text
+    at least ``skip_glyphs_above`` surely without the glyph reader is not read glyph by glyph: the
+    glyph reader's split search is most of a field's time, and on such fields it changes next to
+    nothing (docs/how-it-works.md)."""
+
+    weights: dict = field(default_factory=lambda: dict(DECISION_WEIGHTS))
+
+    @classmethod
+    def load(cls, path) -> "Decision":
+        """The decision of a models folder's decision.json (its "weights"), or the built-in one."""
+        if path is None or not Path(path).is_file():
+            return cls()
+        return cls({**DECISION_WEIGHTS, **json.loads(Path(path).read_text())["weights"]})
+
+    def score(self, c: Candidate) -> float:
+        """A candidate's weighed log-score (before normalizing over the field's candidates)."""
+        w = self.weights
+        total = 0.0
+        if c.strings is not None:
+            total += w["strings"] * max(FLOOR, c.strings)
+        if c.ppocr is not None:
+            total += w["ppocr"] * max(FLOOR, c.ppocr)
+        if not c.glyphs_asked:
+            total += w["glyphs_unasked"]
+        else:
+            total += w["glyphs_cannot_say"] if c.glyphs is None else w["glyphs"] * max(FLOOR, c.glyphs)
+        return total
+
+    def __call__(self, candidates: list[Candidate]) -> tuple[Candidate, float]:
+        """The likeliest candidate and the probability that it is the field's text."""
+        scores = np.array([self.score(c) for c in candidates] + [self.weights["none"]])
+        p = np.exp(scores - scores.max())
+        p /= p.sum()
+        best = int(np.argmax(p[:-1]))
+        return candidates[best], float(p[best])
+
+
+def glyph_log_probability(glyph_read: DigitString, text: str) -> float | None:
+    """The glyph reader's log-probability of ``text`` along its own segmentation: each digit's
+    probability of the text's digit in its place; None where it found another number of digits."""
+    if len(glyph_read.digits) != len(text) or not text:
+        return None
+    total = 0.0
+    for d, ch in zip(glyph_read.digits, text):
+        chances = dict(d.top) if d.top else {d.value: d.confidence}
+        total += np.log(max(chances.get(int(ch), GLYPH_UNLIKELY), GLYPH_UNLIKELY))
+    return float(total)
+
+
+def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate]:
+    """Every reader's likeliest texts for one field (the glyph reader's one, each sequence reader's
+    N_BEST: ``readings`` maps "strings" and "ppocr" to a ctc.SequenceReading or None), each scored
+    under every reader; ``glyph_read`` None where the glyph reader was not asked. An empty text is
+    a candidate only where no reader read a digit."""
+    texts = [glyph_read.text] if glyph_read is not None else []
+    for reading in readings.values():
+        if reading is not None:
+            texts += [t for t, _ in reading.n_best(N_BEST)]
+    texts = list(dict.fromkeys(t for t in texts if t)) or [""]
+    out = []
+    scored = {name: (r.log_probabilities(texts) if r is not None else [None] * len(texts))
+              for name, r in readings.items()}
+    for k, t in enumerate(texts):
+        scores = {name: values[k] for name, values in scored.items()}
+        out.append(Candidate(t, scores.get("strings"), scores.get("ppocr"),
+                             glyph_log_probability(glyph_read, t) if glyph_read is not None else None,
+                             glyph_read is not None))
+    return out
+
+
+def sequence_readings(crops: list[np.ndarray], classify) -> list[dict]:
+    """The sequence readers' readings of grey crops, each in one batch: per crop, "strings" (a
+    strings.StringReading) and "ppocr" (a ctc.SequenceReading, None without PP-OCRv6)."""
+    if not crops:
+        return []
+    ppocr = getattr(classify, "ppocr", None)
+    pp = ppocr.read(crops) if ppocr is not None else [None] * len(crops)
+    return [{"strings": s, "ppocr": p} for s, p in zip(strings.read_crops(classify.strings, crops), pp)]
+
+
+def sure_without_glyphs(field: str, readings: dict, box: tuple[int, int, int, int], classify) -> DigitString | None:
+    """A field's string where the two sequence readers (``readings``, as sequence_readings gives
+    them) read the same text and the decision, without the glyph reader, is at least
+    ``skip_glyphs_above`` sure of it (Decision); None where the glyph reader is to be asked too."""
+    reading, pp = readings["strings"], readings["ppocr"]
+    if pp is None or not reading.text or reading.text != pp.best_path():
+        return None
+    decision = getattr(classify, "decision", None) or Decision()
+    chosen, confidence = decision(candidates(None, {"strings": SequenceReading(reading.steps), "ppocr": pp}))
+    if chosen.text != reading.text or confidence < decision.weights["skip_glyphs_above"]:
+        return None
+    x, y, w, h = box
+    return replace(string_of(field, crop_digits(reading, box)), text=reading.text, confidence=confidence,
+                   x=x, y=y, w=w, h=h)
+
+
+def decided(glyph_read: DigitString, string_read: DigitString, readings: dict, decision: Decision) -> DigitString:
+    """One string from every reader of a field: the decision's text and confidence, boxed by the
+    glyph reader's digits where it read as many (its boxes are the finer), else by the string
+    reader's where it read as many, else by the field's box."""
+    chosen, confidence = decision(candidates(glyph_read, readings))
+    if not chosen.text:
+        return replace(glyph_read if not glyph_read.text else string_read, text="", digits=(), confidence=0.0)
+    boxed = next((r for r in (glyph_read, string_read) if len(r.digits) == len(chosen.text)), string_read)
+    return decided_as(boxed, chosen.text, confidence, (string_read.x, string_read.y, string_read.w, string_read.h))
+
+
+def decided_as(read: DigitString, text: str, confidence: float, box: tuple[int, int, int, int]) -> DigitString:
+    """``read`` with the decided ``text`` and ``confidence``: its own digit boxes where it has as
+    many digits as the text (a digit changed by the decision takes the decision's confidence),
+    else the text's digits side by side across ``box``."""
+    if len(read.digits) == len(text):
+        digits = tuple(d if str(d.value) == ch else replace(d, value=int(ch), confidence=confidence,
+                                                                top=_first(int(ch), confidence, d.top))
+                       for d, ch in zip(read.digits, text))
+        return replace(read, text=text, confidence=confidence, digits=digits)
+    x, y, w, h = box
+    step = w / len(text)
+    digits = tuple(Digit(int(ch), confidence, int(x + i * step), y, max(1, int(step)), h, ((int(ch), confidence),))
+                   for i, ch in enumerate(text))
+    return replace(read, text=text, confidence=confidence, digits=digits, x=x, y=y, w=w, h=h)
+
+
+def _first(digit: int, probability: float, top) -> tuple[tuple[int, float], ...]:
+    """A digit's likeliest readings with ``digit`` decided first, the others after it as they were."""
+    return ((digit, probability), *[(d, p) for d, p in top if d != digit][:2])
 
 
 def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] | None]], gray: np.ndarray,
                        classify, box: tuple[int, int, int, int] | None = None,
                        readings: list | None = None) -> list[DigitString]:
     """Glyph-by-glyph readings, each given with the box of the page's grey image ``gray`` that holds
-    it, checked against the string reader's readings of those crops, all
-    read in one batch (or given as ``readings``, one per box, in order), and the two combined
-    (:func:`combined`); as they were where the classifier has no string reader or a reading has no
-    box. An empty string reading keeps ``box`` (default: the glyph reading's)."""
+    it, decided with the sequence readers' readings of those crops (sequence_readings, all read in
+    one batch, or given as ``readings``, one per box, in order) by one :class:`Decision`; as they
+    were where the classifier has no string reader or a reading has no box. An empty string reading
+    keeps ``box`` (default: the glyph reading's)."""
     if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
     if readings is None:
-        boxes = [crop for _, crop in reads if crop is not None]
-        readings = strings.read_crops(classify.strings, [gray[y: y + h, x: x + w] for x, y, w, h in boxes])
+        readings = sequence_readings([gray[y: y + h, x: x + w] for x, y, w, h in
+                                      (crop for _, crop in reads if crop is not None)], classify)
     readings = iter(readings)
+    decision = getattr(classify, "decision", None) or Decision()
     out = []
     for read, crop in reads:
         if crop is None:
             out.append(read)
             continue
-        reading = next(readings)
+        both = next(readings)
+        reading = both["strings"]
         string_read = string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h))
         if reading.text:
-            # The reading's confidence is the probability of its text, every path that spells it
-            # counted: a doubt about a digit too many or too few lowers it, as it should. It is
             # boxed as the crop it was read from: its digits' columns are where the reader's steps
-            # fired, narrower than the digits.
+            # fired, narrower than the digits
             x, y, w, h = crop
             string_read = replace(string_read, x=x, y=y, w=w, h=h, confidence=reading.confidence)
-        out.append(combined(read, string_read, reading))
+        sequences = {"strings": SequenceReading(reading.steps), "ppocr": both["ppocr"]}
+        out.append(decided(read, string_read, sequences, decision))
     return out
 
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from . import assemble, clean, layout, segment, strings
+from .ctc import SequenceReading
 from .errors import InputError
 from .templates import FieldSpec, Template, rules_frame
 
@@ -42,6 +43,8 @@ FAINT_PART = 0.1
 YEARS = (1900, 2099)
 #: The probability given to a digit none of a glyph's likeliest readings is.
 UNLIKELY = 1e-6
+#: The sequence readers read a date box with this share of its width beyond each side.
+DATE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -270,9 +273,43 @@ def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         crop = strings.crop_box(span, segment.line_height(span), ink.shape, rect)
         string = assemble.with_string_reader([(string, crop)], darkness.gray, classify, rect)[0]
     problem = check(spec, string.text, found_count)
+    if spec.kind == "date" and darkness is not None and rules is not None:
+        whole = date_read_whole(spec, rect, string, darkness.gray, rules, classify)
+        if whole is not None:  # flagged where its cells alone read no date
+            why = problem.removeprefix(f"date {string.text}: ")
+            return FieldReading(spec, whole, f"cells read {string.text or 'nothing'}, {why}; read whole as {whole.text}"
+                                if problem else "")
     if spec.kind == "date" and problem:
         return date_reading(spec, digits, rect, problem)
     return FieldReading(spec, string, problem)
+
+
+def date_read_whole(spec: FieldSpec, rect, cells: assemble.DigitString, gray: np.ndarray, rules: np.ndarray,
+                    classify) -> assemble.DigitString | None:
+    """A date field decided over every reader: the glyph reader's cells (``cells``) and the
+    sequence readers reading the whole date box, its cell walls painted over with paper, DATE_MARGIN
+    of its width beyond each side (a last digit written past the box). Only calendar dates written
+    as the field's pattern are candidates, as a person reading a date would take only those; None
+    where no reader gives one (the cells' own likeliest date is then looked for)."""
+    if getattr(classify, "strings", None) is None:
+        return None
+    x, y, w, h = rect
+    pad = int(DATE_MARGIN * w)
+    x0, x1 = max(0, x - pad), min(gray.shape[1], x + w + pad)
+    crop = gray[max(0, y): y + h, x0: x1].copy()
+    if crop.size == 0:
+        return None
+    crop[rules[max(0, y): y + h, x0: x1] > 0] = np.percentile(crop, 90)  # walls as paper
+    both = assemble.sequence_readings([crop], classify)[0]
+    readings = {"strings": SequenceReading(both["strings"].steps), "ppocr": both["ppocr"]}
+    pattern = spec.pattern or "DDMMYYYY"
+    dates = [c for c in assemble.candidates(cells, readings) if not date_problem(c.text, pattern)]
+    if not dates:
+        return None
+    decision = getattr(classify, "decision", None) or assemble.Decision()
+    chosen, confidence = decision(dates)
+    boxed = (assemble.string_of(spec.name, [], rect) if len(cells.digits) != len(chosen.text) else cells)
+    return assemble.decided_as(boxed, chosen.text, confidence, rect)
 
 
 def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: str) -> FieldReading:

@@ -40,8 +40,15 @@ class Options:
 
 
 def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemble.DigitString:
-    """One string from an image that holds one field (a cropped amount, a box's inside)."""
+    """One string from an image that holds one field (a cropped amount, a box's inside): read whole
+    by the sequence readers, and glyph by glyph too unless they agree surely."""
     gray, factor = _field_gray(image)
+    box = (0, 0, gray.shape[1], gray.shape[0])  # the sequence readers read the whole field
+    sequences = assemble.sequence_readings([gray], classify) if getattr(classify, "strings", None) else None
+    if sequences:
+        sure = assemble.sure_without_glyphs(name, sequences[0], box, classify)
+        if sure is not None:
+            return assemble.rescaled(sure, factor)
     page, guess = _cleaned_field(gray)
     glyph_read = _read_field_ink(page.ink, page.darkness, guess, classify, name)
     look = fields.faint_look(page.ink, page.darkness[:, :], page.rules, guess,  # a light pen's digits
@@ -49,8 +56,7 @@ def read_field_image(image: np.ndarray, classify, name: str = "field") -> assemb
     if look is not None:
         second = _read_field_ink(look[0], page.darkness, guess, classify, name)
         glyph_read = second if fields.with_faint_digits(glyph_read, second, *look) else glyph_read
-    box = (0, 0, gray.shape[1], gray.shape[0])  # the string reader reads the whole field
-    return assemble.rescaled(assemble.with_string_reader([(glyph_read, box)], gray, classify, box)[0], factor)
+    return assemble.rescaled(assemble.with_string_reader([(glyph_read, box)], gray, classify, box, sequences)[0], factor)
 
 
 def _field_gray(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -166,8 +172,9 @@ def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segmen
             run, span = _faint_look_at_run(run, span, page, height, line_h, boxes, classify)
             reads.append((assemble.string_of(name, run), strings.crop_box(span, line_h, page.gray.shape)))
     crops = [page.gray[y: y + h, x: x + w] for _, (x, y, w, h) in (r for r in reads if r[1] is not None)]
-    readings = strings.read_crops(classify.strings, crops) if getattr(classify, "strings", None) else []
-    read = assemble.with_string_reader(reads, page.gray, classify, readings=readings)
+    both = assemble.sequence_readings(crops, classify) if getattr(classify, "strings", None) else []
+    readings = [b["strings"] for b in both]
+    read = assemble.with_string_reader(reads, page.gray, classify, readings=both)
     if page.skew:  # boxes on the page as scanned
         to_scan = clean.unrotated_box(page.skew, page.gray.shape)
         read = [assemble.moved(s, to_scan) for s in read]

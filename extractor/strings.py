@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from . import ctc
 from .model import MODELS_DIR
 
 #: Columns of the crop per output step (the network's horizontal stride).
@@ -46,19 +47,16 @@ TOP_MARGIN, SIDE_MARGIN = 0.2, 0.1
 class StringReading:
     """A field read by the string reader: its digits, each digit's probability, each digit's columns
     (from, to) in the crop's own pixels, and the probability of the whole text; with the reader's
-    output itself (``steps``), so that any other text can be scored on it (:func:`text_probability`)."""
+    output itself (``steps``), so that any other text can be scored on it (ctc.SequenceReading)."""
 
     text: str
     confidences: tuple[float, ...]
     spans: tuple[tuple[int, int], ...]
     confidence: float
     steps: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    def probability_of(self, text: str) -> float:
-        """The probability the string reader gives ``text`` on this field."""
-        if text == self.text or self.steps is None:
-            return self.confidence if text == self.text else 0.0
-        return text_probability(self.steps, text)
+    #: Each digit's likeliest readings, best first, as (digit, probability): the most each digit
+    #: class reaches over the steps the digit spans.
+    tops: tuple[tuple[tuple[int, float], ...], ...] = ()
 
 
 def normalize_crop(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -95,7 +93,7 @@ def decode(probs: np.ndarray, scale: float = 1.0) -> StringReading:
     A digit's probability is the highest its class reaches over the steps it spans; the reading's
     is the probability the reader gives its text (:func:`text_probability`)."""
     best = probs.argmax(axis=1)
-    text, confidences, spans = [], [], []
+    text, confidences, spans, tops = [], [], [], []
     step = 0
     while step < len(best):
         end = step
@@ -104,40 +102,20 @@ def decode(probs: np.ndarray, scale: float = 1.0) -> StringReading:
         if best[step] != BLANK:
             text.append(str(int(best[step])))
             confidences.append(float(probs[step: end + 1, best[step]].max()))
+            most = probs[step: end + 1, :BLANK].max(axis=0)
+            tops.append(tuple((int(d), float(most[d])) for d in np.argsort(-most, kind="stable")[:3]))
             x0, x1 = step * STEP, (end + 1) * STEP
             spans.append((int(x0 / scale), int(x1 / scale)))
         step = end + 1
-    return StringReading("".join(text), tuple(confidences), tuple(spans), text_probability(probs, "".join(text)), probs)
+    return StringReading("".join(text), tuple(confidences), tuple(spans), text_probability(probs, "".join(text)), probs,
+                         tuple(tops))
 
 
 def text_probability(probs: np.ndarray, text: str) -> float:
     """The probability the string reader gives ``text`` on one field ((CROP_STEPS, CLASSES) output): the sum
     over every path that spells it (the CTC forward algorithm), not just the best one."""
-    labels = [BLANK]
-    for ch in text:
-        labels += [int(ch), BLANK]
-    n = len(labels)
-    # from the third label on, a digit may be reached straight from the digit before it (past the
-    # blank between them) unless the two are the same digit
-    can_skip = np.array([labels[k] != BLANK and labels[k] != labels[k - 2] for k in range(2, n)], bool)
-    emitted = probs[:, labels].astype(np.float64)  # each step's probability of each label of the path
-    alpha = np.zeros(n)
-    alpha[0] = emitted[0, 0]
-    if n > 1:
-        alpha[1] = emitted[0, 1]
-    scale = 0.0
-    for t in range(1, len(probs)):
-        step = alpha.copy()
-        step[1:] += alpha[:-1]
-        step[2:] += alpha[:-2] * can_skip
-        alpha = step * emitted[t]
-        total = alpha.sum()
-        if total <= 0:
-            return 0.0
-        alpha /= total
-        scale += np.log(total)
-    end = alpha[-1] + (alpha[-2] if n > 1 else 0.0)
-    return float(np.exp(scale) * end)
+    log_p = ctc.text_log_probability(probs, text)
+    return 0.0 if log_p <= ctc.IMPOSSIBLE else float(np.exp(log_p))
 
 
 def crop_box(glyphs, height: float, shape: tuple[int, ...],

@@ -46,7 +46,9 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     card = adapt.adapt([tmp_path / "mine"], tmp_path / "models", epochs=1, data=str(mnist_dir), log=lines.append)
     out = tmp_path / "models"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["adapted.json", "digits.json", "digits.keras", "pairs.json", "pairs.keras", "strings.json", "strings.keras"])
+        ["adapted.json", "decision.json", "digits.json", "digits.keras", "pairs.json", "pairs.keras", "strings.json",
+         "strings.keras"])
+    assert (out / "decision.json").read_bytes() == (MODELS_DIR / "decision.json").read_bytes()
     assert _digest(out / "strings.keras") != _digest(MODELS_DIR / "strings.keras")
     assert _digest(out / "pairs.keras") == _digest(MODELS_DIR / "pairs.keras")
     matched = card["training"]["digits"]

@@ -1,5 +1,4 @@
-"""The string reader: a field's grey crop read whole (CTC), and how its reading is combined with
-the glyph-by-glyph one."""
+"""The string reader: a field's grey crop read whole (CTC); its digits boxed on the page."""
 
 import hashlib
 import json
@@ -43,40 +42,6 @@ def test_a_texts_probability_sums_every_path_that_spells_it():
     for text in ["", "1", "11", "12", "100", "3"]:
         assert strings.text_probability(probs, text) == pytest.approx(spelled[text], rel=1e-9)
     assert strings.text_probability(probs, "5555") == 0.0  # four 5s need seven steps
-
-
-def _string(text, confidence, x=0):
-    digits = [assemble.Digit(int(c), confidence ** (1 / len(text)), x + 10 * i, 0, 10, 20) for i, c in enumerate(text)]
-    return assemble.string_of("f", digits)
-
-
-class _Reading:
-    """A string reading that gives the texts it is asked about the probabilities it was told."""
-
-    def __init__(self, **probabilities):
-        self.probabilities = probabilities
-
-    def probability_of(self, text):
-        return self.probabilities.get("t" + text, 0.0)
-
-
-def test_agreeing_readers_keep_the_glyph_reading_as_sure_as_the_string_reader():
-    # agreement is no independent evidence: a sure glyph reader does not lift a doubtful string reading
-    combined = assemble.combined(_string("218", 0.99), _string("218", 0.6, x=3), _Reading())
-    assert combined.text == "218" and combined.confidence == pytest.approx(0.6)
-    assert combined.digits[0].x == 0  # the glyph reading's boxes
-    assert assemble.combined(_string("1000", 0.6), _string("1000", 0.95), _Reading()).confidence == pytest.approx(0.95)
-
-
-def test_disagreeing_readers_take_the_text_both_make_likelier():
-    # the string reader gives the glyph reading's text 0.5: 0.3 x 0.5 against 0.97 x (1 - 0.3)
-    combined = assemble.combined(_string("17000", 0.3), _string("1000", 0.97), _Reading(t17000=0.5))
-    assert combined.text == "1000" and combined.confidence == pytest.approx(0.679 / (0.15 + 0.679 + 0.7 * 0.03))
-    # a sure glyph reading the string reader also finds likely stands against its own reading
-    kept = assemble.combined(_string("4420", 0.99), _string("4426", 0.9), _Reading(t4420=0.6))
-    assert kept.text == "4420" and kept.confidence == pytest.approx(0.594 / (0.594 + 0.009 + 0.001))
-    nothing_else = assemble.combined(_string("35", 0.9), assemble.string_of("f", []), _Reading())
-    assert nothing_else.text == "35" and nothing_else.confidence == pytest.approx(0.9)
 
 
 def test_string_digits_are_boxed_by_their_columns_in_the_crop():

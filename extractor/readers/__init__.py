@@ -1,5 +1,7 @@
 """The readers, loaded once per process: the digit model, the pair model and the string reader,
-each as a TensorFlow Lite graph, and 8-bit copies of the first two for ranking candidates."""
+each as a TensorFlow Lite graph, and 8-bit copies of the first two for ranking candidates;
+PP-OCRv6's recognizer (ppocr.py) where the rapidocr wheel is installed; and the decision over them
+(assemble.Decision) with the weights of the models folder."""
 
 from __future__ import annotations
 
@@ -9,9 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import LiteModel, lite_flatbuffer, load_model, probabilities
-from .pairs import DEFAULT_PAIR_MODEL
-from .strings import DEFAULT_STRING_MODEL
+from ..assemble import Decision
+from ..model import MODELS_DIR, LiteModel, lite_flatbuffer, load_model, probabilities
+from ..pairs import DEFAULT_PAIR_MODEL
+from ..strings import DEFAULT_STRING_MODEL
+from . import ppocr as _ppocr
+
+#: The decision's weights in a models folder.
+DECISION_FILE = "decision.json"
 
 
 class Classifier:
@@ -21,11 +28,14 @@ class Classifier:
     which reads a field's grey crop whole (each None without its file); and as ``rough`` and
     ``rough_pairs`` the digit and pair models with 8-bit weights, several times faster and within a
     few hundredths of them, with which segmentation ranks its many candidate cuts and picks the
-    glyphs worth reading as pairs, before reading those with the models themselves."""
+    glyphs worth reading as pairs, before reading those with the models themselves. ``ppocr`` is
+    PP-OCRv6's recognizer (None where the rapidocr wheel is missing or ``with_ppocr`` is false),
+    ``decision`` the one decision over all readers (assemble.Decision)."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
-                 string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL):
+                 string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL,
+                 decision_path: str | os.PathLike | None = MODELS_DIR / DECISION_FILE, with_ppocr: bool = True):
         self.path, self.threads = model_path, threads
 
         def reader(path, quantized: bool = False):
@@ -38,13 +48,16 @@ class Classifier:
             self.pairs, self.rough_pairs = reader(pair_model_path), reader(pair_model_path, quantized=True)
         if string_model_path and Path(string_model_path).is_file():
             self.strings = reader(string_model_path)
+        found = _ppocr.model_path() if with_ppocr else None
+        self.ppocr = _ppocr.PPOCRReader(found, threads) if found is not None else None
+        self.decision = Decision.load(decision_path)
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> "Classifier":
         """The readers of a models folder (``models/``, or one written by ``extractor adapt``)."""
         folder = Path(folder)
         return cls(folder / "digits.keras", threads, pair_model_path=folder / "pairs.keras",
-                   string_model_path=folder / "strings.keras")
+                   string_model_path=folder / "strings.keras", decision_path=folder / DECISION_FILE)
 
     @classmethod
     def load(cls, models: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":
