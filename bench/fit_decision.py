@@ -99,6 +99,18 @@ def unasked(cands) -> list | None:
     return [assemble.Candidate(c.text, c.strings, c.ppocr, None, glyphs_asked=False) for c in cands]
 
 
+def ppocr_unasked(cands) -> list | None:
+    """A field's candidates as the decision sees them without PP-OCRv6 (on pages and in templates),
+    where the glyph reader's text is the string reader's likeliest (else None: PP-OCRv6 is always
+    asked there)."""
+    glyphs = [c for c in cands if c.glyphs is not None]
+    if not glyphs or not cands or any(c.strings is None for c in cands):
+        return None
+    if max(glyphs, key=lambda c: c.glyphs).text != max(cands, key=lambda c: c.strings).text:
+        return None
+    return [assemble.Candidate(c.text, c.strings, None, c.glyphs) for c in cands]
+
+
 def decided(weights: dict, fields) -> list[tuple[str, float]]:
     """Each field as read: without the glyph reader where its sequence readers agree surely enough,
     by the decision over all three elsewhere."""
@@ -155,13 +167,26 @@ def main():
     shift = minimize_scalar(unasked_negative_log_likelihood, bounds=(-10, 10), method="bounded",
                             args=({**assemble.DECISION_WEIGHTS, **weights}, fields, truths)).x
     weights["glyphs_unasked"] = round(float(shift), 4)
-    weights["skip_glyphs_above"] = assemble.DECISION_WEIGHTS["skip_glyphs_above"]
+    # our two readers alone (on pages and in templates, where they agree surely PP-OCRv6 is not asked;
+    # and wherever PP-OCRv6 is not installed): their own four numbers, fitted on every field
+    alone_fields = [[assemble.Candidate(c.text, c.strings, None, c.glyphs) for c in cs] for cs in fields]
+    fit_alone = minimize(negative_log_likelihood, start, args=(alone_fields, truths), method="Nelder-Mead",
+                         options={"maxiter": 4000, "xatol": 1e-3, "fatol": 1e-3})
+    weights["without_ppocr"] = {n: round(float(v), 4) for n, v in zip(NAMES, fit_alone.x) if n != "ppocr"}
+    for chosen in ("skip_glyphs_above", "skip_ppocr_above"):
+        weights[chosen] = assemble.DECISION_WEIGHTS[chosen]
     print("fitted:", weights)
     never = {"skip_glyphs_above": 2.0}
     alone = {"strings alone": {"strings": 1, "ppocr": 0, "glyphs": 0, "glyphs_cannot_say": 0, "none": -50, **never},
              "PP-OCRv6 alone": {"strings": 0, "ppocr": 1, "glyphs": 0, "glyphs_cannot_say": 0, "none": -50, **never}}
     results = {}
+    pages_like = assemble.Decision({**assemble.DECISION_WEIGHTS, **weights})
     for set_name, (f, t) in sets.items():
+        agree = [(ppocr_unasked(cs), r) for cs, r in zip(f, t) if ppocr_unasked(cs) is not None]
+        sure = [(pages_like(cs), r) for cs, r in agree]
+        sure = [(c.text == r) for (c, p), r in sure if p >= weights["skip_ppocr_above"]]
+        print(f"{set_name}: glyph and string readers agree on {len(agree)}; sure without PP-OCRv6 on {len(sure)}, "
+              f"{np.mean(sure):.1%} exact")
         print(set_name, len(t), "fields; truth among the candidates:",
               f"{np.mean([any(c.text == r for c in cs) for cs, r in zip(f, t)]):.1%}")
         for label, w in {**alone, "fitted, glyph reader always asked": {**weights, **never},
@@ -178,8 +203,8 @@ def main():
                    "ppocr": {"file": f"rapidocr {meta.version('rapidocr')} wheel: {ppocr.MODEL_FILE.as_posix()}",
                              "sha256": sha256_file(ppocr.model_path()), "licence": "Apache-2.0 (PaddleOCR, RapidOCR)"}}
         card = {"weights": weights, "readers": readers, "fitted_on": f"{FIT_ON} ({len(truths)} real amount fields), maximum likelihood, "
-                "Nelder-Mead, by bench/fit_decision.py", "numbers_fitted": len(NAMES) + 1,
-                "skip_glyphs_above": "chosen, not fitted",
+                "Nelder-Mead, by bench/fit_decision.py", "numbers_fitted": len(NAMES) + 1 + len(NAMES) - 1,
+                "chosen, not fitted": ["skip_glyphs_above", "skip_ppocr_above"],
                 "date": str(date.today()), "machine": f"{platform.machine()}, {platform.python_version()}",
                 "exact_on_fit_set": round(results[(FIT_ON, "fitted")]["exact"], 4)}
         (ROOT / "models" / DECISION_FILE).write_text(json.dumps(card, indent=2) + "\n")

@@ -203,8 +203,10 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     ``held`` before, and after the last epoch)."""
     import tensorflow as tf
 
+    from .train import ctc_loss, make_field_epoch
+
     model = tf.keras.models.load_model(base_reader, compile=False)
-    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=strings.ctc_loss)
+    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=ctc_loss)
     held_crops, held_digits = list(held[0]), list(held[1])
     before = score = _exact(model, held_crops, held_digits)
     user_count = user_fields_per_epoch(len(crops))
@@ -214,7 +216,7 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
         picks = rng.integers(len(crops), size=user_count)
         x_user = _inputs([varied(crops[i], rng) for i in picks])
         y_user = _targets([digits[i] for i in picks])
-        x_synth, y_synth = strings.make_field_epoch(mnist_split.images, mnist_split.labels,
+        x_synth, y_synth = make_field_epoch(mnist_split.images, mnist_split.labels,
                                                     SYNTHETIC_PER_USER * user_count, seed, epoch)
         x, y = np.concatenate([x_user, x_synth]), np.concatenate([y_user, y_synth])
         order = rng.permutation(len(x))

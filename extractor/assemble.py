@@ -126,8 +126,9 @@ def crop_digits(reading, box: tuple[int, int, int, int]) -> list[Digit]:
 
 #: The decision's weights (see Decision), as fitted by bench/fit_decision.py on
 #: cheque_amounts_large; a models folder's decision.json replaces them.
-DECISION_WEIGHTS = {"strings": 0.2365, "ppocr": 0.593, "glyphs": 0.1002, "glyphs_cannot_say": -1.6325, "none": -4.5406,
-                    "glyphs_unasked": 0.0009, "skip_glyphs_above": 0.9}
+DECISION_WEIGHTS = {"strings": 0.2026, "ppocr": 0.6963, "glyphs": 0.0804, "glyphs_cannot_say": -1.3036, "none": -4.3819,
+                    "glyphs_unasked": 0.1267, "skip_glyphs_above": 0.9, "skip_ppocr_above": 0.9,
+                    "without_ppocr": {"strings": 0.3844, "glyphs": 0.1488, "glyphs_cannot_say": -2.1708, "none": -3.7899}}
 #: A reader's log-probability of a candidate is counted at least this low (a reader that cannot
 #: spell it at all says no more than a very unlikely one does).
 FLOOR = -25.0
@@ -162,7 +163,9 @@ class Decision:
     A field cut out as a field (``--layout field``) whose two sequence readers read the same text
     at least ``skip_glyphs_above`` surely without the glyph reader is not read glyph by glyph: the
     glyph reader's split search is most of a field's time, and on such fields it changes next to
-    nothing (docs/how-it-works.md)."""
+    nothing. Likewise a string found on a page or in a template, which the glyph reader has read
+    already, is not read by PP-OCRv6 where our two readers read the same text at least
+    ``skip_ppocr_above`` surely without it (docs/how-it-works.md)."""
 
     weights: dict = field(default_factory=lambda: dict(DECISION_WEIGHTS))
 
@@ -174,8 +177,10 @@ class Decision:
         return cls({**DECISION_WEIGHTS, **json.loads(Path(path).read_text())["weights"]})
 
     def score(self, c: Candidate) -> float:
-        """A candidate's weighed log-score (before normalizing over the field's candidates)."""
-        w = self.weights
+        """A candidate's weighed log-score (before normalizing over the field's candidates); where
+        PP-OCRv6 did not read the field, by the weights fitted for our two readers alone
+        (``without_ppocr``)."""
+        w = self.weights if c.ppocr is not None else {**self.weights, **self.weights["without_ppocr"]}
         total = 0.0
         if c.strings is not None:
             total += w["strings"] * max(FLOOR, c.strings)
@@ -189,7 +194,8 @@ class Decision:
 
     def __call__(self, candidates: list[Candidate]) -> tuple[Candidate, float]:
         """The likeliest candidate and the probability that it is the field's text."""
-        scores = np.array([self.score(c) for c in candidates] + [self.weights["none"]])
+        none = self.weights["none"] if candidates[0].ppocr is not None else self.weights["without_ppocr"]["none"]
+        scores = np.array([self.score(c) for c in candidates] + [none])
         p = np.exp(scores - scores.max())
         p /= p.sum()
         best = int(np.argmax(p[:-1]))
@@ -229,12 +235,13 @@ def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate
     return out
 
 
-def sequence_readings(crops: list[np.ndarray], classify) -> list[dict]:
+def sequence_readings(crops: list[np.ndarray], classify, with_ppocr: bool = True) -> list[dict]:
     """The sequence readers' readings of grey crops, each in one batch: per crop, "strings" (a
-    strings.StringReading) and "ppocr" (a ctc.SequenceReading, None without PP-OCRv6)."""
+    strings.StringReading) and "ppocr" (a ctc.SequenceReading; None without PP-OCRv6, or where
+    ``with_ppocr`` is false)."""
     if not crops:
         return []
-    ppocr = getattr(classify, "ppocr", None)
+    ppocr = getattr(classify, "ppocr", None) if with_ppocr else None
     pp = ppocr.read(crops) if ppocr is not None else [None] * len(crops)
     return [{"strings": s, "ppocr": p} for s, p in zip(strings.read_crops(classify.strings, crops), pp)]
 
@@ -291,33 +298,51 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
                        classify, box: tuple[int, int, int, int] | None = None,
                        readings: list | None = None) -> list[DigitString]:
     """Glyph-by-glyph readings, each given with the box of the page's grey image ``gray`` that holds
-    it, decided with the sequence readers' readings of those crops (sequence_readings, all read in
-    one batch, or given as ``readings``, one per box, in order) by one :class:`Decision`; as they
-    were where the classifier has no string reader or a reading has no box. An empty string reading
-    keeps ``box`` (default: the glyph reading's)."""
+    it, decided with the sequence readers' readings of those crops by one :class:`Decision`: the
+    string reader's, all in one batch (or given as ``readings``, one sequence_readings entry per
+    box, in order), and PP-OCRv6's where those give none and where our two readers do not agree
+    surely without it (``skip_ppocr_above``), read in one batch. As they were where the classifier
+    has no string reader or a reading has no box. An empty string reading keeps ``box`` (default:
+    the glyph reading's)."""
     if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
+    boxed = [(read, crop) for read, crop in reads if crop is not None]
+    crops = [gray[y: y + h, x: x + w] for _, (x, y, w, h) in boxed]
     if readings is None:
-        readings = sequence_readings([gray[y: y + h, x: x + w] for x, y, w, h in
-                                      (crop for _, crop in reads if crop is not None)], classify)
-    readings = iter(readings)
+        readings = sequence_readings(crops, classify, with_ppocr=False)
     decision = getattr(classify, "decision", None) or Decision()
-    out = []
-    for read, crop in reads:
-        if crop is None:
-            out.append(read)
-            continue
-        both = next(readings)
-        reading = both["strings"]
-        string_read = string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h))
-        if reading.text:
-            # boxed as the crop it was read from: its digits' columns are where the reader's steps
-            # fired, narrower than the digits
-            x, y, w, h = crop
-            string_read = replace(string_read, x=x, y=y, w=w, h=h, confidence=reading.confidence)
-        sequences = {"strings": SequenceReading(reading.steps), "ppocr": both["ppocr"]}
-        out.append(decided(read, string_read, sequences, decision))
-    return out
+    ppocr = getattr(classify, "ppocr", None)
+    readings = [{**both, "sequence": SequenceReading(both["strings"].steps)} for both in readings]
+    unsure = [k for k, ((read, _), both) in enumerate(zip(boxed, readings))
+              if both["ppocr"] is None and not _sure_without_ppocr(read, both, decision)]
+    if ppocr is not None and unsure:
+        for k, reading in zip(unsure, ppocr.read([crops[k] for k in unsure])):
+            readings[k] = {**readings[k], "ppocr": reading}
+    decided_reads = iter([_decided_read(read, crop, both, box, decision)
+                          for (read, crop), both in zip(boxed, readings)])
+    return [next(decided_reads) if crop is not None else read for read, crop in reads]
+
+
+def _sure_without_ppocr(glyph_read: DigitString, both: dict, decision: Decision) -> bool:
+    """Whether the glyph reader and the string reader (``both``, as with_string_reader holds it) read
+    the same text at least ``skip_ppocr_above`` surely by the decision without PP-OCRv6."""
+    if not glyph_read.text or glyph_read.text != both["strings"].text:
+        return False
+    chosen, confidence = decision(candidates(glyph_read, {"strings": both["sequence"], "ppocr": None}))
+    return chosen.text == glyph_read.text and confidence >= decision.weights["skip_ppocr_above"]
+
+
+def _decided_read(read: DigitString, crop: tuple[int, int, int, int], both: dict, box, decision: Decision) -> DigitString:
+    """One glyph reading decided with the sequence readers' readings (``both``) of its crop."""
+    reading = both["strings"]
+    string_read = string_of(read.field, crop_digits(reading, crop), box or (read.x, read.y, read.w, read.h))
+    if reading.text:
+        # boxed as the crop it was read from: its digits' columns are where the reader's steps
+        # fired, narrower than the digits
+        x, y, w, h = crop
+        string_read = replace(string_read, x=x, y=y, w=w, h=h, confidence=reading.confidence)
+    sequences = {"strings": both["sequence"], "ppocr": both["ppocr"]}
+    return decided(read, string_read, sequences, decision)
 
 
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:

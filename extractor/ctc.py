@@ -27,14 +27,18 @@ class SequenceReading:
 
     probs: np.ndarray = field(repr=False)
     columns: float = 1.0
+    _known: dict = field(default_factory=dict, repr=False, compare=False)  # text -> log-probability
 
     def log_probability(self, text: str) -> float:
         """The log-probability of ``text`` (digits only): every path that spells it, summed."""
         return text_log_probability(self.probs, text)
 
     def log_probabilities(self, texts: list[str]) -> list[float]:
-        """The log-probability of each of ``texts``, all in one pass over the steps."""
-        return text_log_probabilities(self.probs, texts)
+        """The log-probability of each of ``texts``, all in one pass over the steps (each text
+        worked out once per reading)."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._known]
+        self._known.update(zip(new, text_log_probabilities(self.probs, new)))
+        return [self._known[t] for t in texts]
 
     def best_path(self) -> str:
         """The text of the likeliest path: repeats merged, blanks dropped."""
@@ -44,9 +48,10 @@ class SequenceReading:
 
     def n_best(self, n: int = 5) -> list[tuple[str, float]]:
         """The ``n`` likeliest texts, best first, each with its exact log-probability."""
-        texts = list(dict.fromkeys([self.best_path(), *prefix_beam(self.probs, BEAM)]))
-        scored = sorted(zip(texts, self.log_probabilities(texts)), key=lambda p: -p[1])
-        return scored[:n]
+        if "n_best" not in self._known:
+            texts = list(dict.fromkeys([self.best_path(), *prefix_beam(self.probs, BEAM)]))
+            self._known["n_best"] = sorted(zip(texts, self.log_probabilities(texts)), key=lambda p: -p[1])
+        return self._known["n_best"][:n]
 
 
 def text_log_probability(probs: np.ndarray, text: str) -> float:

@@ -172,7 +172,7 @@ def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segmen
             run, span = _faint_look_at_run(run, span, page, height, line_h, boxes, classify)
             reads.append((assemble.string_of(name, run), strings.crop_box(span, line_h, page.gray.shape)))
     crops = [page.gray[y: y + h, x: x + w] for _, (x, y, w, h) in (r for r in reads if r[1] is not None)]
-    both = assemble.sequence_readings(crops, classify) if getattr(classify, "strings", None) else []
+    both = assemble.sequence_readings(crops, classify, with_ppocr=False) if getattr(classify, "strings", None) else []
     readings = [b["strings"] for b in both]
     read = assemble.with_string_reader(reads, page.gray, classify, readings=both)
     if page.skew:  # boxes on the page as scanned

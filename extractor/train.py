@@ -26,7 +26,8 @@ import numpy as np
 from . import augment, mnist
 from .model import CLASSES, DEFAULT_MODEL, NOT_A_DIGIT, batchnorm_name, build_model, quiet_tensorflow
 from .pairs import DEFAULT_PAIR_MODEL, NOT_A_PAIR, PAIR_CLASSES, build_pair_model, make_pair_epoch, normalize_pairs
-from .strings import DEFAULT_STRING_MODEL, build_string_reader, ctc_loss, decode, make_field_epoch
+from . import strings
+from .strings import DEFAULT_STRING_MODEL, decode
 from .normalize import normalize_batch
 
 #: Share of "not a digit" crops added to each epoch, relative to the number of digits.
@@ -443,6 +444,71 @@ def string_reader_sources() -> dict:
                                       "its walls, the sign inside it, the form's printed words (DejaVu) cut by "
                                       "the crop's edge, the handwritten words above (the handwriting fonts)"},
             "pen": {"allographs": {d: list(names) for d, names in synth.ALLOGRAPHS.items()}}}
+
+
+# The string reader's training: its synthetic fields, its network and its loss (reading never loads them).
+
+def make_field_epoch(images: np.ndarray, labels: np.ndarray, size: int, seed: int,
+                     epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` synthetic grey fields (synth.py; MNIST digits from ``images``) as the string
+    reader's input, and their digits (padded with -1), the same for a seed and epoch."""
+    from . import synth
+
+    rng = np.random.default_rng([seed, epoch, 5])
+    fonts = synth.find_fonts()
+    source = synth.mnist_by_label(images, labels)
+    x = np.zeros((size, strings.CROP_HEIGHT, strings.CROP_WIDTH, 1), np.float32)
+    y = np.full((size, strings.MAX_DIGITS), -1, np.int64)
+    for i in range(size):
+        image, digits = synth.training_field(rng, fonts, source)
+        x[i, :, :, 0] = strings.normalize_crop(image)[0]
+        y[i, : len(digits)] = [int(ch) for ch in digits]
+    return x, y
+
+
+def build_string_reader(folded: bool = False, dropout: float = 0.2):
+    """The string reader, uncompiled: (n, CROP_HEIGHT, CROP_WIDTH, 1) darkness to (n, CROP_STEPS,
+    CLASSES) softmax, one step per STEP columns: five convolutions over the crop, then three
+    convolutions along the line (the widest sees about four digits either side), so that each step
+    is read in the context of its neighbours, as a recurrent layer would, at a fraction of the
+    cost on a CPU."""
+    from .model import layer_makers
+
+    tf = quiet_tensorflow()
+    layers, block, conv, drop = layer_makers(folded, dropout)
+    inputs = tf.keras.Input((strings.CROP_HEIGHT, strings.CROP_WIDTH, 1), name="crop")
+    x = conv(inputs, "conv1", 16, padding="same")                        # 32 x 192
+    x = layers.MaxPooling2D(2)(x)                                        # 16 x 96
+    x = conv(x, "conv2", 48, padding="same")
+    x = layers.MaxPooling2D(2)(x)                                        # 8 x 48
+    x = conv(x, "conv3", 96, padding="same")
+    x = conv(x, "conv4", 96, padding="same")
+    x = layers.MaxPooling2D((2, 1))(x)                                   # 4 x 48
+    x = conv(x, "conv5", 128, padding="same")
+    x = layers.Permute((2, 1, 3))(x)                                     # 48 steps x 4 rows x 128
+    x = layers.Reshape((strings.CROP_STEPS, 4 * 128))(x)
+    x = drop(block(x, "dense", lambda n, **kw: layers.Dense(192, name=n, **kw)))
+    x = block(x, "context1", lambda n, **kw: layers.Conv1D(192, 5, padding="same", name=n, **kw))
+    x = block(x, "context2", lambda n, **kw: layers.Conv1D(192, 5, padding="same", dilation_rate=2, name=n, **kw))
+    x = drop(block(x, "context3", lambda n, **kw: layers.Conv1D(192, 3, padding="same", dilation_rate=4, name=n,
+                                                                  **kw)))
+    outputs = layers.Dense(strings.CLASSES, activation="softmax", name="probabilities")(x)
+    return tf.keras.Model(inputs, outputs, name="string_reader")
+
+
+def ctc_loss(targets, probs):
+    """The CTC loss of each field of a batch (Keras weighs and averages them): ``targets``
+    (n, MAX_DIGITS) digits padded with -1, ``probs`` (n, CROP_STEPS, CLASSES) softmax outputs with
+    the blank last."""
+    import tensorflow as tf
+
+    targets = tf.cast(targets, tf.int32)
+    label_length = tf.reduce_sum(tf.cast(targets >= 0, tf.int32), axis=1)
+    logits = tf.math.log(tf.clip_by_value(probs, 1e-8, 1.0))
+    steps = tf.fill([tf.shape(probs)[0]], tf.shape(probs)[1])
+    loss = tf.nn.ctc_loss(tf.maximum(targets, 0), logits, label_length, steps, logits_time_major=False,
+                          blank_index=strings.BLANK)
+    return loss
 
 
 STRING_READER = Composed(

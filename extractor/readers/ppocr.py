@@ -4,9 +4,11 @@ many papers, where our own readers learned from MNIST and synthetic fields; it f
 than ours, which is what makes the decision over readers (assemble.py) pay.
 
 Its alphabet holds thousands of characters. Read as a digit reader, each step's probability is
-folded onto ours: a digit's look-alikes (o and O for 0, l, I and | for 1, ...) count as the digit,
-and everything else (separators, the rupee sign, letters) counts as "no digit here", the blank. So
-"1,00,000" and "2500/-" read as their digits, with no rule for either. Nothing is downloaded: the
+folded onto ours: a digit's look-alikes (o and O for 0, s and S for 5, ...) count as the digit, the
+separators people write in numbers count as "no digit here", the blank, and every other character
+is left out (the rest renormalized: a step that looks most like a letter is read as the digit or
+separator it looks most like after it). So "1,00,000" and "2500/-" read as their digits, with no
+rule for either. Nothing is downloaded: the
 graph is the one the wheel installed.
 """
 
@@ -31,11 +33,15 @@ HEIGHT, MIN_WIDTH, MAX_WIDTH = 48, 320, 1600
 #: Crop columns (at HEIGHT) per output step.
 STEP = 8
 #: Characters read as a digit: the digit itself and what a handwritten digit is read as when the
-#: recognizer takes it for a letter (measured on the real amount sets: docs/how-it-works.md).
-LOOK_ALIKES = {"0": "0oOD°", "1": "1lI|!i", "2": "2zZ", "3": "3", "4": "4", "5": "5sS", "6": "6bG",
+#: recognizer takes it for a letter (measured on the real amount sets: docs/how-it-works.md); l, I
+#: and | are not read as 1: slashes and long commas are.
+LOOK_ALIKES = {"0": "0oOD°", "1": "1", "2": "2zZ", "3": "3", "4": "4", "5": "5sS", "6": "6bG",
                "7": "7", "8": "8B", "9": "9gq"}
-#: Crops of like widths are read together, at most this many at once.
-BATCH = 16
+#: Characters read as "no digit here" beside the recognizer's blank: what people write in numbers.
+SEPARATORS = ",.;:/-=' _"
+#: Crops of like widths (the widest at most LIKE_WIDTHS times the narrowest) are read together, at
+#: most BATCH at once.
+BATCH, LIKE_WIDTHS = 16, 1.25
 
 
 def model_path() -> Path | None:
@@ -68,14 +74,20 @@ class PPOCRReader:
         characters = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
         alphabet = ["<blank>"] + characters + [" "]          # as its makers decode it
         self.digit_classes = digit_classes(alphabet, LOOK_ALIKES if look_alikes is None else look_alikes)
+        self.blank_classes = np.array([0] + [k for k, ch in enumerate(alphabet) if ch in SEPARATORS], np.int64)
 
     def read(self, crops: list[np.ndarray]) -> list[SequenceReading]:
         """Each crop read, crops of like widths in one batch."""
         inputs = [prepared(c) for c in crops]
         out: list[SequenceReading | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: inputs[i].shape[2])
-        for start in range(0, len(order), BATCH):
-            group = order[start: start + BATCH]
+        groups: list[list[int]] = []
+        for i in order:  # a batch is padded to its widest crop: like widths only
+            if groups and len(groups[-1]) < BATCH and inputs[i].shape[2] <= LIKE_WIDTHS * inputs[groups[-1][0]].shape[2]:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        for group in groups:
             width = max(inputs[i].shape[2] for i in group)
             batch = np.zeros((len(group), 3, HEIGHT, width), np.float32)
             for k, i in enumerate(group):
@@ -84,7 +96,8 @@ class PPOCRReader:
             for k, i in enumerate(group):
                 steps = max(1, math.ceil(inputs[i].shape[2] / STEP))   # the padding is not read
                 columns = crops[i].shape[1] / max(1.0, inputs[i].shape[2])
-                out[i] = SequenceReading(folded(probs[k, :steps], self.digit_classes), columns * STEP)
+                out[i] = SequenceReading(folded(probs[k, :steps], self.digit_classes, self.blank_classes),
+                                         columns * STEP)
         return out
 
 
@@ -93,15 +106,16 @@ def digit_classes(alphabet: list[str], look_alikes: dict[str, str]) -> list[np.n
     return [np.array([k for k, ch in enumerate(alphabet) if ch in look_alikes[str(d)]], np.int64) for d in range(10)]
 
 
-def folded(probs: np.ndarray, classes: list[np.ndarray]) -> np.ndarray:
+def folded(probs: np.ndarray, classes: list[np.ndarray], blank: np.ndarray) -> np.ndarray:
     """One crop's (steps, alphabet) probabilities folded onto (steps, 11): each digit its classes'
-    sum, the blank all the rest (the recognizer's blank, separators, every other character)."""
+    sum, the blank its own with the separators'; every other character left out, each step
+    renormalized over what is kept (measured: docs/how-it-works.md)."""
     out = np.zeros((len(probs), 11), np.float64)
     for d, cols in enumerate(classes):
         out[:, d] = probs[:, cols].sum(axis=1)
-    total = probs.sum(axis=1, dtype=np.float64)
-    out[:, BLANK] = np.maximum(total - out[:, :BLANK].sum(axis=1), 0.0)
-    return out / np.maximum(total, 1e-12)[:, None]
+    out[:, BLANK] = probs[:, blank].sum(axis=1)
+    out += 1e-9
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def prepared(crop: np.ndarray) -> np.ndarray:
