@@ -5,16 +5,14 @@ CTC output restricted to the blank and the ten digits, decoded greedily. Run by 
 the Python of its own venv (`make bench` makes it); reads image paths, one a line, on stdin, and
 writes {"texts": [...], "seconds": s} as JSON."""
 
-import json
 import math
-import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 import rapidocr
+from peer_digits import read_digits  # bench/, beside this script
 
 
 def prepared(image: np.ndarray) -> np.ndarray:
@@ -33,25 +31,8 @@ def main():
     model = Path(rapidocr.__file__).parent / "models" / "PP-OCRv6_rec_small.onnx"
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     characters = ["blank"] + session.get_modelmeta().custom_metadata_map["character"].splitlines() + [" "]
-    keep = np.array([0] + [i for i, ch in enumerate(characters) if ch in "0123456789"])
     name = session.get_inputs()[0].name
-    paths = [line.strip() for line in sys.stdin if line.strip()]
-    started = time.perf_counter()
-    texts = []
-    for path in paths:
-        image = cv2.imread(path)
-        if image is None:
-            texts.append("")
-            continue
-        preds = session.run(None, {name: prepared(image)[None]})[0][0]
-        best = keep[preds[:, keep].argmax(axis=1)]
-        text, previous = [], 0
-        for index in best:
-            if index != previous and index != 0:
-                text.append(characters[index])
-            previous = index
-        texts.append("".join(text))
-    json.dump({"texts": texts, "seconds": time.perf_counter() - started}, sys.stdout)
+    read_digits(lambda image: session.run(None, {name: prepared(image)[None]})[0][0], characters)
 
 
 if __name__ == "__main__":

@@ -237,13 +237,15 @@ def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate
 
 def sequence_readings(crops: list[np.ndarray], classify, with_ppocr: bool = True) -> list[dict]:
     """The sequence readers' readings of grey crops, each in one batch: per crop, "strings" (a
-    strings.StringReading) and "ppocr" (a ctc.SequenceReading; None without PP-OCRv6, or where
+    strings.StringReading), "sequence" (the same as a ctc.SequenceReading, which scores
+    candidates) and "ppocr" (a ctc.SequenceReading; None without PP-OCRv6, or where
     ``with_ppocr`` is false)."""
     if not crops:
         return []
     ppocr = getattr(classify, "ppocr", None) if with_ppocr else None
     pp = ppocr.read(crops) if ppocr is not None else [None] * len(crops)
-    return [{"strings": s, "ppocr": p} for s, p in zip(strings.read_crops(classify.strings, crops), pp)]
+    return [{"strings": s, "sequence": SequenceReading(s.steps), "ppocr": p}
+            for s, p in zip(strings.read_crops(classify.strings, crops), pp)]
 
 
 def sure_without_glyphs(field: str, readings: dict, box: tuple[int, int, int, int], classify) -> DigitString | None:
@@ -254,7 +256,7 @@ def sure_without_glyphs(field: str, readings: dict, box: tuple[int, int, int, in
     if pp is None or not reading.text or reading.text != pp.best_path():
         return None
     decision = getattr(classify, "decision", None) or Decision()
-    chosen, confidence = decision(candidates(None, {"strings": SequenceReading(reading.steps), "ppocr": pp}))
+    chosen, confidence = decision(candidates(None, {"strings": readings["sequence"], "ppocr": pp}))
     if chosen.text != reading.text or confidence < decision.weights["skip_glyphs_above"]:
         return None
     x, y, w, h = box
@@ -308,11 +310,9 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
         return [read for read, _ in reads]
     boxed = [(read, crop) for read, crop in reads if crop is not None]
     crops = [gray[y: y + h, x: x + w] for _, (x, y, w, h) in boxed]
-    if readings is None:
-        readings = sequence_readings(crops, classify, with_ppocr=False)
+    readings = list(readings) if readings is not None else sequence_readings(crops, classify, with_ppocr=False)
     decision = getattr(classify, "decision", None) or Decision()
     ppocr = getattr(classify, "ppocr", None)
-    readings = [{**both, "sequence": SequenceReading(both["strings"].steps)} for both in readings]
     unsure = [k for k, ((read, _), both) in enumerate(zip(boxed, readings))
               if both["ppocr"] is None and not _sure_without_ppocr(read, both, decision)]
     if ppocr is not None and unsure:

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from . import assemble, clean, layout, segment, strings
-from .ctc import SequenceReading
 from .errors import InputError
 from .templates import FieldSpec, Template, rules_frame
 
@@ -301,7 +300,7 @@ def date_read_whole(spec: FieldSpec, rect, cells: assemble.DigitString, gray: np
         return None
     crop[rules[max(0, y): y + h, x0: x1] > 0] = np.percentile(crop, 90)  # walls as paper
     both = assemble.sequence_readings([crop], classify)[0]
-    readings = {"strings": SequenceReading(both["strings"].steps), "ppocr": both["ppocr"]}
+    readings = {"strings": both["sequence"], "ppocr": both["ppocr"]}
     pattern = spec.pattern or "DDMMYYYY"
     dates = [c for c in assemble.candidates(cells, readings) if not date_problem(c.text, pattern)]
     if not dates:
