@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test bench bench-adapt install system-deps browser-deps screenshots fonts model clean
+.PHONY: run test bench bench-adapt bench-learn install system-deps browser-deps screenshots fonts model clean
 
 # Debian packages: python3-venv (to make .venv) and poppler-utils (pdftoppm, for PDFs).
 # Installed with apt-get when running as root; otherwise the missing package is named.
@@ -77,6 +77,11 @@ bench: install
 # which the next `make bench` copies into bench/results.md.
 bench-adapt: install
 	$(BIN)/python bench/adapt_folds.py
+
+# extract --learn on the real sets read as unlabeled batches (20 minutes on 2 cores): bench/learn.md,
+# which the next `make bench` copies into bench/results.md.
+bench-learn: install
+	$(BIN)/python bench/learn.py
 
 # Handwriting fonts for the synthetic training fields (extractor/synth.py), for `make model` only:
 # Debian's fonts-* packages (with apt-get when root) and OFL/Apache faces from npm's @fontsource.

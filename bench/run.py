@@ -445,9 +445,9 @@ def main():
                   f"included | {rate('ours_s')} | {rate('tesseract_s')} (2 processes); digits-only, 1 process: "
                   f"PP-OCRv4 {rate('rapidocr_s')}, PP-OCRv6 {rate('ppocr6_s')} |", ""]
     lines += throughput_lines(bench_throughput(args.throughput_pages))
-    adapted = ROOT / "bench" / "adapt.md"  # bench/adapt_folds.py: half an hour, so run apart
-    if adapted.is_file():
-        lines += ["", adapted.read_text().rstrip()]
+    for apart in ("adapt.md", "learn.md"):  # bench/adapt_folds.py, bench/learn.py: half an hour each, so run apart
+        if (ROOT / "bench" / apart).is_file():
+            lines += ["", (ROOT / "bench" / apart).read_text().rstrip()]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -50,6 +50,13 @@ CORRECTION_MARGIN = 0.15
 DIGIT_COPIES_PER_EPOCH = 8
 MNIST_PER_USER_DIGIT = 2
 DIGIT_LEARNING_RATE = 2e-4
+#: PP-OCRv6's last layer's tuning (fine_tuned_ppocr_head): the crop and COPIES - 1 varied copies,
+#: EPOCHS epochs at LEARNING_RATE, its squared distance from the graph's own weights times L2 added
+#: to the loss (docs/experiments.md).
+PPOCR_HEAD_COPIES = 4
+PPOCR_HEAD_EPOCHS = 10
+PPOCR_HEAD_LEARNING_RATE = 1e-3
+PPOCR_HEAD_L2 = 1e-3
 #: A field's glyphs are taken as its label's digits where the glyph reader reads at most this many
 #: of them otherwise (the style it is to learn); more is a segmentation that does not match the label.
 MATCH_DISAGREEMENTS = 1
@@ -189,16 +196,16 @@ def split(count: int, seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndar
     return np.sort(order[held:]), np.sort(order[:held])
 
 
-def user_fields_per_epoch(count: int) -> int:
-    """How many varied copies of ``count`` corrected crops one adapt epoch trains on."""
-    return max(MIN_USER_PER_EPOCH, COPIES_PER_EPOCH * count)
+def user_fields_per_epoch(count: int, copies: int = COPIES_PER_EPOCH) -> int:
+    """How many varied copies of ``count`` corrected crops one epoch trains on, ``copies`` of each."""
+    return max(MIN_USER_PER_EPOCH, copies * count)
 
 
 def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_split, held=((), ()),
-               log=print, label: str = ""):
+               log=print, label: str = "", copies: int = COPIES_PER_EPOCH):
     """A copy of the string reader at ``base_reader`` fine-tuned on ``crops`` (their ``digits``) for
     ``epochs`` epochs, each the user's crops varied and SYNTHETIC_PER_USER times as many synthetic
-    fields; with ``held``
+    fields (``copies`` varied copies of each crop an epoch); with ``held``
     (crops, digits), each epoch's held-out exact share is logged. Returns (model, exact share on
     ``held`` before, and after the last epoch)."""
     import tensorflow as tf
@@ -209,7 +216,7 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=ctc_loss)
     held_crops, held_digits = list(held[0]), list(held[1])
     before = score = _exact(model, held_crops, held_digits)
-    user_count = user_fields_per_epoch(len(crops))
+    user_count = user_fields_per_epoch(len(crops), copies)
     for epoch in range(1, epochs + 1):
         tick = time.time()
         rng = np.random.default_rng([seed, epoch, 23])
@@ -227,6 +234,54 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
         else:
             log(f"{label}epoch {epoch}/{epochs} {time.time() - tick:.0f}s")
     return model, before, score
+
+
+def fine_tuned_ppocr_head(reader, crops, digits, seed: int, log=print, label: str = "",
+                          epochs: int = PPOCR_HEAD_EPOCHS, copies: int = PPOCR_HEAD_COPIES) -> tuple[np.ndarray, np.ndarray]:
+    """PP-OCRv6's last layer over the characters it is read by (``reader``, a ppocr.PPOCRReader)
+    tuned on ``crops`` (their ``digits``): the features of each crop and of ``copies`` - 1 varied
+    copies worked out once by the graph, which stays as it is; the layer's weights and bias then
+    fitted by CTC for ``epochs`` epochs, held near the graph's own (PPOCR_HEAD_L2). Returns (weights,
+    bias)."""
+    import tensorflow as tf
+
+    from .ctc import BLANK
+
+    rng = np.random.default_rng([seed, 31])
+    features, texts = [], []
+    for copy in range(copies):
+        features += reader.features([c if copy == 0 else varied(c, rng) for c in crops])
+        texts += list(digits)
+    start_w, start_b = tf.constant(reader.weights), tf.constant(reader.bias)
+    weights, bias = tf.Variable(start_w), tf.Variable(start_b)
+    groups = tf.constant(np.eye(BLANK + 1, dtype=np.float32)[reader.classes].T)  # (11, kept characters)
+    optimizer = tf.keras.optimizers.Adam(PPOCR_HEAD_LEARNING_RATE)
+    for epoch in range(1, epochs + 1):
+        tick = time.time()
+        order = rng.permutation(len(features))
+        for start in range(0, len(order), 32):
+            picks = order[start: start + 32]
+            steps = np.array([len(features[i]) for i in picks], np.int32)
+            x = np.zeros((len(picks), steps.max(), features[0].shape[1]), np.float32)
+            for k, i in enumerate(picks):
+                x[k, : steps[k]] = features[i]
+            labels = tf.ragged.constant([[int(ch) for ch in texts[i]] for i in picks], dtype=tf.int32).to_sparse()
+            with tf.GradientTape() as tape:
+                chances = tf.nn.softmax(tf.einsum("ntd,dk->ntk", x, weights) + bias, axis=-1)
+                log_probs = tf.math.log(tf.einsum("ntk,gk->ntg", chances, groups) + 1e-9)
+                loss = tf.reduce_mean(tf.nn.ctc_loss(labels, log_probs, None, steps, logits_time_major=False,
+                                                     blank_index=BLANK))
+                loss += PPOCR_HEAD_L2 * (tf.reduce_sum((weights - start_w) ** 2) + tf.reduce_sum((bias - start_b) ** 2))
+            optimizer.apply_gradients(zip(tape.gradient(loss, [weights, bias]), [weights, bias]))
+        log(f"{label}PP-OCRv6 epoch {epoch}/{epochs} {time.time() - tick:.0f}s")
+    return weights.numpy(), bias.numpy()
+
+
+def save_ppocr_head(path: Path, reader, weights: np.ndarray, bias: np.ndarray) -> None:
+    """A tuned last layer of PP-OCRv6 as a models folder's readers.PPOCR_HEAD_FILE, with the
+    characters it is over (a reader with other ones refuses it)."""
+    with open(path, "wb") as f:
+        np.savez(f, weights=weights.astype(np.float32), bias=bias.astype(np.float32), kept=reader.kept)
 
 
 def matched_digits(crops, digits, readers) -> list[np.ndarray | None]:
@@ -283,19 +338,20 @@ def fine_tuned_digits(base_model: Path, images: np.ndarray, labels: np.ndarray, 
 
 
 def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None, base=MODELS_DIR,
-          held_out_share: float = HELD_OUT_SHARE, log=print) -> dict:
+          held_out_share: float = 0.0, log=print) -> dict:
     """Fine-tune the string reader of ``base`` (a models folder) on the corrections in ``folders``,
-    and its digit model on the digits the glyph reader matches to them (matched_digits), and write
-    a complete models folder ``out`` with its card (adapted.json); return the card.
+    its digit model on the digits the glyph reader matches to them (matched_digits) and
+    PP-OCRv6's last layer (fine_tuned_ppocr_head), and write a complete models folder ``out`` with
+    its card (adapted.json); return the card.
 
-    Two passes of the same recipe: the first tunes on all but a held-out share, to measure what
-    adapting gains on fields it never saw (the card's ``held_out``); the second tunes afresh on
-    every field, and is what is written. The epochs are fixed: choosing them on a held-out share of
-    a few dozen fields was noise (docs/experiments.md)."""
+    With a ``held_out_share`` above 0, a first pass tunes on all but that share, to measure what
+    adapting gains on fields it never saw (the card's ``held_out``), before the pass that tunes on
+    every field, which is what is written. The epochs are fixed: choosing them on a held-out share
+    of a few dozen fields was noise (docs/experiments.md)."""
     from . import mnist
     from .model import quiet_tensorflow
-    from .readers import DECISION_FILE, Classifier
-    from .train import run_facts, save_model
+    from .readers import DECISION_FILE, PPOCR_HEAD_FILE, Classifier
+    from .train import run_facts
 
     started = time.time()
     base, out = Path(base), Path(out)
@@ -309,49 +365,37 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
     held = ([found.crops[i] for i in held_at], [found.digits[i] for i in held_at])
     mnist_split = mnist.load_split(mnist.find_data_dir(data), "train")
     tf = quiet_tensorflow()
-
-    tf.keras.utils.set_random_seed(seed)
-    log(f"pass 1: tuning on {len(train_at)} fields, {len(held_at)} held out, to measure")
-    trial, before_score, after_score = fine_tuned(
-        base / "strings.keras", [found.crops[i] for i in train_at], [found.digits[i] for i in train_at], epochs,
-        seed, mnist_split, held, log, "pass 1 ")
-    log(f"pass 1: held-out exact {before_score:.1%} -> {after_score:.1%}")
     base_readers = Classifier.from_folder(base)
     matches = matched_digits(found.crops, found.digits, base_readers)
-    trial_digits = _digits_tuned(base / "digits.keras", [matches[i] for i in train_at],
-                                 [found.digits[i] for i in train_at], epochs, seed, mnist_split, log, "pass 1 ")[0]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for name in MODEL_FILES:
-            card = Path(name).with_suffix(".json")
-            if name != "strings.keras":
-                shutil.copy2(base / name, partial / name)
-            if (base / card).is_file():
-                shutil.copy2(base / card, partial / card)
-        if (base / DECISION_FILE).is_file():  # the decision over the readers, as the base has it
-            shutil.copy2(base / DECISION_FILE, partial / DECISION_FILE)
-        save_model(trial, partial / "strings.keras")
-        if trial_digits is not None:
-            save_model(trial_digits, partial / "digits.keras")
-        pipeline_before = _field_exact(base_readers, *held)
-        pipeline_after = _field_exact(Classifier.from_folder(partial), *held)
-        del trial, trial_digits
-        tf.keras.utils.set_random_seed(seed)
-        log(f"pass 2: tuning on all {len(found.crops)} fields")
-        model = fine_tuned(base / "strings.keras", found.crops, found.digits, epochs, seed, mnist_split,
-                           log=log, label="pass 2 ")[0]
-        save_model(model, partial / "strings.keras")
-        digit_model, matched = _digits_tuned(base / "digits.keras", matches, found.digits, epochs, seed,
-                                             mnist_split, log, "pass 2 ")
-        if digit_model is not None:
-            save_model(digit_model, partial / "digits.keras")
-        else:
-            shutil.copy2(base / "digits.keras", partial / "digits.keras")
+        for name in MODEL_FILES + (DECISION_FILE, PPOCR_HEAD_FILE):  # the decision over the readers as the base has it
+            for path in (base / name, (base / name).with_suffix(".json")):
+                if path.is_file():
+                    shutil.copy2(path, partial / path.name)
+        held_out = None
+        if len(held_at):
+            log(f"pass 1: tuning on {len(train_at)} fields, {len(held_at)} held out, to measure")
+            before_score, after_score = _tuned_into(
+                partial, base, base_readers, [found.crops[i] for i in train_at], [found.digits[i] for i in train_at],
+                [matches[i] for i in train_at], epochs, seed, mnist_split, log, "pass 1 ", held)[:2]
+            log(f"pass 1: held-out exact {before_score:.1%} -> {after_score:.1%}")
+            held_out = {"measured_with": "pass 1's readers, tuned without these fields",
+                        "string_reader_exact_before": round(before_score, 4),
+                        "string_reader_exact_after": round(after_score, 4),
+                        "fields_exact_before": round(_field_exact(base_readers, *held), 4),
+                        "fields_exact_after": round(_field_exact(Classifier.from_folder(partial), *held), 4)}
+            log(f"pass 1: held-out fields exact {held_out['fields_exact_before']:.1%} -> "
+                f"{held_out['fields_exact_after']:.1%}")
+        log(("pass 2: " if held_out else "") + f"tuning on all {len(found.crops)} fields")
+        _, _, matched, head = _tuned_into(partial, base, base_readers, found.crops, found.digits, matches, epochs,
+                                          seed, mnist_split, log, "pass 2 " if held_out else "")
         card = {
             "adapted": "strings.keras fine-tuned; digits.keras "
-                       + ("fine-tuned on the matched digits" if digit_model is not None else "copied unchanged")
+                       + ("fine-tuned on the matched digits" if matched[0] else "copied unchanged")
+                       + ("; PP-OCRv6's last layer tuned (" + PPOCR_HEAD_FILE + ")" if head else "")
                        + "; pairs.keras copied unchanged",
             "base_models": {name: mnist.sha256_file(base / name) for name in MODEL_FILES},
             "data": {"sources": [str(f) for f in folders], "fields": len(found.crops),
@@ -367,21 +411,43 @@ def adapt(folders, out, epochs: int = 8, seed: int = 1, data: str | None = None,
                                     "copies_per_epoch": DIGIT_COPIES_PER_EPOCH,
                                     "mnist_per_copy": MNIST_PER_USER_DIGIT, "learning_rate": DIGIT_LEARNING_RATE,
                                     "match_disagreements_at_most": MATCH_DISAGREEMENTS},
-                         **run_facts(started, tf)},
-            "held_out": {"measured_with": "pass 1's reader, tuned without these fields",
-                         "string_reader_exact_before": round(before_score, 4),
-                         "string_reader_exact_after": round(after_score, 4),
-                         "fields_exact_before": round(pipeline_before, 4),
-                         "fields_exact_after": round(pipeline_after, 4)},
+                         "ppocr_head": {"copies": PPOCR_HEAD_COPIES, "epochs": PPOCR_HEAD_EPOCHS,
+                                        "learning_rate": PPOCR_HEAD_LEARNING_RATE, "l2": PPOCR_HEAD_L2} if head else None,
+                         **run_facts(started, tf), "optimizer": f"Adam {LEARNING_RATE:g}"},
+            "held_out": held_out,
         }
         (partial / "adapted.json").write_text(json.dumps(card, indent=2) + "\n")
-        _replace(partial, out)
+        replace_folder(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    log(f"wrote {out}: held-out fields exact {pipeline_before:.1%} -> {pipeline_after:.1%} "
-        f"({time.time() - started:.0f}s)")
+    log(f"wrote {out} ({time.time() - started:.0f}s)")
     return card
+
+
+def _tuned_into(folder: Path, base: Path, base_readers, crops, digits, matches, epochs: int, seed: int, mnist_split,
+                log, label: str, held=((), ())):
+    """Every reader of ``base`` that adapting tunes, tuned on ``crops`` and written into ``folder``:
+    the string reader, the digit model (on ``matches``, where any) and PP-OCRv6's last layer (where
+    installed). Returns (the string reader's exact share on ``held`` before and after, (fields,
+    digits) matched, whether PP-OCRv6's layer was tuned)."""
+    import tensorflow as tf
+
+    from .readers import PPOCR_HEAD_FILE
+    from .train import save_model
+
+    tf.keras.utils.set_random_seed(seed)
+    model, before, after = fine_tuned(base / "strings.keras", crops, digits, epochs, seed, mnist_split, held, log, label)
+    save_model(model, folder / "strings.keras")
+    digit_model, matched = _digits_tuned(base / "digits.keras", matches, digits, epochs, seed, mnist_split, log, label)
+    if digit_model is not None:
+        save_model(digit_model, folder / "digits.keras")
+    else:
+        shutil.copy2(base / "digits.keras", folder / "digits.keras")
+    reader = base_readers.ppocr
+    if reader is not None:
+        save_ppocr_head(folder / PPOCR_HEAD_FILE, reader, *fine_tuned_ppocr_head(reader, crops, digits, seed, log, label))
+    return before, after, matched, reader is not None
 
 
 def _digits_tuned(base_model: Path, matches, digits, epochs: int, seed: int, mnist_split, log, label: str):
@@ -406,7 +472,7 @@ def _field_exact(readers, crops, digits) -> float:
     return float(np.mean([read_field_image(c, readers).text == t for c, t in zip(crops, digits)]))
 
 
-def _replace(partial: Path, out: Path) -> None:
+def replace_folder(partial: Path, out: Path) -> None:
     """``partial`` renamed to ``out``; an older folder there is moved aside first, then removed."""
     if out.exists():
         if not (out / "adapted.json").is_file() and any(out.iterdir()):

@@ -83,10 +83,16 @@ def train(ctx, data, epochs, seed, limit, out, pairs, strings, start_from, style
 @click.option("--template", help="Read a template's named fields (built-in name such as cts2010, or a YAML file): one row per page.")
 @click.option("--details", type=click.Path(dir_okay=False), help="With --template: also write the long form, a row per field.")
 @click.option("--scheduler", help="Address of a Dask scheduler (tcp://host:8786): read the pages on that cluster.")
+@click.option("--learn", is_flag=True,
+              help="Learn the batch's writers from the fields read surely, then read the unsure ones again "
+                   "(minutes more; no corrections needed).")
+@click.option("--learn-save", type=click.Path(file_okay=False),
+              help="With --learn: also keep the tuned models folder here, for the next batch's --models.")
+@click.option("--seed", default=1, show_default=True, type=int, help="With --learn: the tuning's seed.")
 @click.option("--verbose", is_flag=True, help="Also name the files skipped as neither images nor PDFs.")
 @click.pass_context
 def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, model, models_dir, workers, resume, template, details,
-            scheduler, verbose):
+            scheduler, learn, learn_save, seed, verbose):
     """Read handwritten digits from images and PDFs (files or folders, recursively) into a CSV."""
     import os
     import time
@@ -107,6 +113,8 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
     try:
         if model and models_dir:
             raise BadArgument("give --model or --models, not both")
+        if learn_save and not learn:
+            raise BadArgument("--learn-save needs --learn")
         model = models_dir or model
         if template:
             from .templates import load_template
@@ -116,7 +124,8 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
                             dpi=dpi, annotate=annotate, workers=workers,
                             progress=progress, on_plan=(lambda n: setattr(bar, "length", n)) if bar else None,
                             journal=str(output) + ".journal", resume=resume, template=template,
-                            scheduler=scheduler)
+                            scheduler=scheduler, learn=learn, learn_save=learn_save, seed=seed,
+                            log=lambda line: click.echo(("\n" if bar is not None else "") + line, err=True))
         if bar is not None:
             bar.render_finish()
         table = frame
@@ -130,6 +139,13 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
         if xlsx:
             write_xlsx(table, xlsx)
         os.unlink(str(output) + ".journal")  # the output is complete: the journal has done its job
+        if learn:
+            import shutil
+
+            second_journal, models_at = api.learning_files(str(output) + ".journal")
+            if os.path.exists(second_journal):
+                os.unlink(second_journal)
+            shutil.rmtree(models_at, ignore_errors=True)
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
     failed = frame[frame["error"] != ""]
@@ -140,6 +156,12 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
                f"{failed['source'].nunique()} errors, "
                + (f"{len(skipped)} skipped (not images or PDFs), " if skipped else "")
                + f"{time.time() - started:.1f}s -> {output}", err=True)
+    learned = frame.attrs.get("learned")
+    if learned is not None:
+        click.echo(f"learned: {learned['skipped']}; nothing read again" if "skipped" in learned else
+                   f"learned from {learned['fields']} fields read surely in {learned['seconds']:.0f}s; "
+                   f"{learned['read_again']} unsure fields read again, {learned['changed']} changed"
+                   + (f"; tuned models in {learn_save}" if learn_save else ""), err=True)
     for _, row in failed.iterrows():
         click.echo(f"  {row['source']}: {row['error']}", err=True)
     if verbose:
@@ -199,8 +221,10 @@ def evaluate(ctx, digits_dir, strings_dir, data, model, models_dir, worst, as_js
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the MNIST files (mixed into every epoch).")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),
               help="Models folder to start from (default: the shipped models/).")
+@click.option("--holdout", default=0.0, show_default=True, type=click.FloatRange(0, 0.9),
+              help="First tune without this share of the fields, to measure the gain on them (takes twice as long).")
 @click.pass_context
-def adapt(ctx, folders, output, epochs, seed, data, models_dir):
+def adapt(ctx, folders, output, epochs, seed, data, models_dir, holdout):
     """Fine-tune the readers on fields you corrected: FOLDERS (or .zip files, such as the web app's
     corrections download) hold field crops and labels.csv (file,digits)."""
     from .adapt import adapt as run_adapt
@@ -208,7 +232,7 @@ def adapt(ctx, folders, output, epochs, seed, data, models_dir):
 
     try:
         run_adapt(list(folders), output, epochs=epochs, seed=seed, data=data, base=models_dir or MODELS_DIR,
-                  log=lambda line: click.echo(line, err=True))
+                  held_out_share=holdout, log=lambda line: click.echo(line, err=True))
     except ExtractorError as exc:
         _fail(exc, ctx.obj["debug"])
 

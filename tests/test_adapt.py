@@ -43,11 +43,12 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     with open(tmp_path / "mine" / "labels.csv", "a") as f:
         f.write("broken.png,123\n")
     lines = []
-    card = adapt.adapt([tmp_path / "mine"], tmp_path / "models", epochs=1, data=str(mnist_dir), log=lines.append)
+    card = adapt.adapt([tmp_path / "mine"], tmp_path / "models", epochs=1, data=str(mnist_dir), held_out_share=0.25,
+                       log=lines.append)
     out = tmp_path / "models"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["adapted.json", "decision.json", "digits.json", "digits.keras", "pairs.json", "pairs.keras", "strings.json",
-         "strings.keras"])
+         "strings.keras", "ppocr_head.npz"])
     assert (out / "decision.json").read_bytes() == (MODELS_DIR / "decision.json").read_bytes()
     assert _digest(out / "strings.keras") != _digest(MODELS_DIR / "strings.keras")
     assert _digest(out / "pairs.keras") == _digest(MODELS_DIR / "pairs.keras")
@@ -62,6 +63,10 @@ def test_a_tiny_adapt_writes_a_whole_models_folder_that_reads_no_worse(tmp_path,
     assert any(line.startswith("pass 1 epoch 1/1: held-out exact") for line in lines)
     assert any(line.startswith("pass 2 epoch 1/1") for line in lines)
     assert any(line.startswith("pass 2 digits epoch 1/1") for line in lines)
+    assert any(line.startswith("pass 2 PP-OCRv6 epoch") for line in lines)
+    tuned = np.load(out / "ppocr_head.npz")
+    assert not np.array_equal(tuned["weights"], Classifier().ppocr.weights)  # PP-OCRv6's last layer learned too
+    assert Classifier.load(out).ppocr.weights.tobytes() == tuned["weights"].tobytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".models")]  # no half-written folder left
     assert Classifier.load(out).strings is not None
 

@@ -19,6 +19,8 @@ from . import ppocr as _ppocr
 
 #: The decision's weights in a models folder.
 DECISION_FILE = "decision.json"
+#: PP-OCRv6's last layer tuned on a user's writers, in a models folder (ppocr.PPOCRReader's ``head``).
+PPOCR_HEAD_FILE = "ppocr_head.npz"
 
 
 class Classifier:
@@ -30,12 +32,14 @@ class Classifier:
     few hundredths of them, with which segmentation ranks its many candidate cuts and picks the
     glyphs worth reading as pairs, before reading those with the models themselves. ``ppocr`` is
     PP-OCRv6's recognizer (None where the rapidocr wheel is missing or ``with_ppocr`` is false),
-    ``decision`` the one decision over all readers (assemble.Decision)."""
+    ``decision`` the one decision over all readers (assemble.Decision); a models folder's
+    PPOCR_HEAD_FILE, where there is one, is PP-OCRv6's last layer tuned on a user's writers."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None,
                  pair_model_path: str | os.PathLike | None = DEFAULT_PAIR_MODEL,
                  string_model_path: str | os.PathLike | None = DEFAULT_STRING_MODEL,
-                 decision_path: str | os.PathLike | None = MODELS_DIR / DECISION_FILE, with_ppocr: bool = True):
+                 decision_path: str | os.PathLike | None = MODELS_DIR / DECISION_FILE, with_ppocr: bool = True,
+                 ppocr_head_path: str | os.PathLike | None = None):
         self.path, self.threads = model_path, threads
 
         def reader(path, quantized: bool = False):
@@ -49,7 +53,8 @@ class Classifier:
         if string_model_path and Path(string_model_path).is_file():
             self.strings = reader(string_model_path)
         found = _ppocr.model_path() if with_ppocr else None
-        self.ppocr = _ppocr.PPOCRReader(found, threads) if found is not None else None
+        head = ppocr_head_path if ppocr_head_path and Path(ppocr_head_path).is_file() else None
+        self.ppocr = _ppocr.PPOCRReader(found, threads, head=head) if found is not None else None
         self.decision = Decision.load(decision_path)
 
     @classmethod
@@ -57,7 +62,8 @@ class Classifier:
         """The readers of a models folder (``models/``, or one written by ``extractor adapt``)."""
         folder = Path(folder)
         return cls(folder / "digits.keras", threads, pair_model_path=folder / "pairs.keras",
-                   string_model_path=folder / "strings.keras", decision_path=folder / DECISION_FILE)
+                   string_model_path=folder / "strings.keras", decision_path=folder / DECISION_FILE,
+                   ppocr_head_path=folder / PPOCR_HEAD_FILE)
 
     @classmethod
     def load(cls, models: str | os.PathLike | None = None, threads: int | None = None) -> "Classifier":

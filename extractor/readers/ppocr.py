@@ -22,7 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..ctc import BLANK, SequenceReading
+from ..ctc import SequenceReading
+from ..errors import DataError
 
 #: The graph inside the rapidocr wheel, found without importing the package (which would import
 #: its own pipeline).
@@ -56,30 +57,53 @@ def model_path() -> Path | None:
 class PPOCRReader:
     """PP-OCRv6's recognizer read as a digit reader: ``read(crops)`` gives one
     ctc.SequenceReading per crop (grey or colour, paper light), its steps folded onto the ten digits
-    and the blank."""
+    and the blank.
+
+    The graph is run up to its last layer, the features of each step; the last layer (a linear map
+    and a softmax over its whole alphabet) is applied here to the characters kept only, the same
+    numbers, a fraction of the work. ``head`` (weights and bias over those characters, as
+    ``extractor adapt`` and ``extract --learn`` tune them on a user's writers: head_file) replaces
+    the graph's own."""
 
     name = "PP-OCRv6"
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None,
-                 look_alikes: dict[str, str] | None = None):
+                 look_alikes: dict[str, str] | None = None, head: str | os.PathLike | None = None):
+        import onnx
         import onnxruntime as ort
+        from onnx import numpy_helper, utils
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
-        characters = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
+        graph = onnx.load(str(path))
+        features, weights, bias = last_layer(graph)
+        self.input = graph.graph.input[0].name
+        body = utils.Extractor(graph).extract_model([self.input], [features])
+        self.session = ort.InferenceSession(body.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        characters = {p.key: p.value for p in graph.metadata_props}["character"].splitlines()
         alphabet = ["<blank>"] + characters + [" "]          # as its makers decode it
-        self.digit_classes = digit_classes(alphabet, LOOK_ALIKES if look_alikes is None else look_alikes)
-        self.blank_classes = np.array([0] + [k for k, ch in enumerate(alphabet) if ch in SEPARATORS], np.int64)
+        groups = digit_classes(alphabet, LOOK_ALIKES if look_alikes is None else look_alikes)
+        groups.append(np.array([0] + [k for k, ch in enumerate(alphabet) if ch in SEPARATORS], np.int64))
+        #: The characters kept, each with the class (digit, or the blank) it is read as.
+        self.kept = np.concatenate(groups)
+        self.classes = np.concatenate([np.full(len(g), c) for c, g in enumerate(groups)])
+        found = {i.name: i for i in graph.graph.initializer}
+        self.weights = numpy_helper.to_array(found[weights])[:, self.kept].astype(np.float32)
+        self.bias = numpy_helper.to_array(found[bias])[self.kept].astype(np.float32)
+        if head is not None:
+            tuned = np.load(head)
+            if not np.array_equal(tuned["kept"], self.kept):
+                raise DataError(f"{head}: tuned for another PP-OCRv6 graph or other look-alikes")
+            self.weights, self.bias = tuned["weights"].astype(np.float32), tuned["bias"].astype(np.float32)
 
-    def read(self, crops: list[np.ndarray]) -> list[SequenceReading]:
-        """Each crop read, crops of like widths in one batch."""
+    def features(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """Each crop's step features (steps, width of the last layer), crops of like widths read in
+        one batch; padding steps left out."""
         inputs = [prepared(c) for c in crops]
-        out: list[SequenceReading | None] = [None] * len(crops)
+        out: list[np.ndarray | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: inputs[i].shape[2])
         groups: list[list[int]] = []
         for i in order:  # a batch is padded to its widest crop: like widths only
@@ -92,13 +116,45 @@ class PPOCRReader:
             batch = np.zeros((len(group), 3, HEIGHT, width), np.float32)
             for k, i in enumerate(group):
                 batch[k, :, :, : inputs[i].shape[2]] = inputs[i]
-            probs = self.session.run(None, {self.input: batch})[0]
+            found = self.session.run(None, {self.input: batch})[0]
             for k, i in enumerate(group):
-                steps = max(1, math.ceil(inputs[i].shape[2] / STEP))   # the padding is not read
-                columns = crops[i].shape[1] / max(1.0, inputs[i].shape[2])
-                out[i] = SequenceReading(folded(probs[k, :steps], self.digit_classes, self.blank_classes),
-                                         columns * STEP)
+                out[i] = found[k, : max(1, math.ceil(inputs[i].shape[2] / STEP))]   # the padding is not read
         return out
+
+    def read(self, crops: list[np.ndarray]) -> list[SequenceReading]:
+        """Each crop read: its steps' probabilities over the kept characters, summed into the
+        digits and the blank."""
+        out = []
+        for crop, features, width in zip(crops, self.features(crops), (prepared_width(c) for c in crops)):
+            out.append(SequenceReading(self.folded(features), crop.shape[1] / max(1.0, width) * STEP))
+        return out
+
+    def folded(self, features: np.ndarray) -> np.ndarray:
+        """Steps' features to (steps, 11) probabilities: the last layer over the kept characters,
+        each step's softmax over them (every other character left out), summed per class."""
+        logits = features.astype(np.float64) @ self.weights + self.bias
+        chances = np.exp(logits - logits.max(axis=1, keepdims=True))
+        out = np.zeros((len(features), 11), np.float64)
+        np.add.at(out.T, self.classes, chances.T)
+        out += 1e-9 * chances.sum(axis=1, keepdims=True)
+        return out / out.sum(axis=1, keepdims=True)
+
+
+def last_layer(graph) -> tuple[str, str, str]:
+    """The recognizer's last layer: (its input, the step features; its weights; its bias), found by
+    walking back from the graph's softmax output through MatMul and Add."""
+    made_by = {out: node for node in graph.graph.node for out in node.output}
+    initializers = {i.name for i in graph.graph.initializer}
+    node = made_by[graph.graph.output[0].name]
+    bias = None
+    while node is not None:
+        if node.op_type == "Add" and bias is None:
+            bias = next((i for i in node.input if i in initializers), None)
+        if node.op_type == "MatMul":
+            weights = next(i for i in node.input if i in initializers)
+            return next(i for i in node.input if i not in initializers), weights, bias
+        node = made_by.get(next((i for i in node.input if i not in initializers), ""))
+    raise DataError("PP-OCRv6's graph has no last linear layer where it was expected")
 
 
 def digit_classes(alphabet: list[str], look_alikes: dict[str, str]) -> list[np.ndarray]:
@@ -106,24 +162,17 @@ def digit_classes(alphabet: list[str], look_alikes: dict[str, str]) -> list[np.n
     return [np.array([k for k, ch in enumerate(alphabet) if ch in look_alikes[str(d)]], np.int64) for d in range(10)]
 
 
-def folded(probs: np.ndarray, classes: list[np.ndarray], blank: np.ndarray) -> np.ndarray:
-    """One crop's (steps, alphabet) probabilities folded onto (steps, 11): each digit its classes'
-    sum, the blank its own with the separators'; every other character left out, each step
-    renormalized over what is kept (measured: docs/how-it-works.md)."""
-    out = np.zeros((len(probs), 11), np.float64)
-    for d, cols in enumerate(classes):
-        out[:, d] = probs[:, cols].sum(axis=1)
-    out[:, BLANK] = probs[:, blank].sum(axis=1)
-    out += 1e-9
-    return out / out.sum(axis=1, keepdims=True)
+def prepared_width(crop: np.ndarray) -> int:
+    """A crop's width at HEIGHT rows, as prepared scales it (before padding)."""
+    h, w = crop.shape[:2]
+    return int(min(MAX_WIDTH, max(1, math.ceil(HEIGHT * w / max(1, h)))))
 
 
 def prepared(crop: np.ndarray) -> np.ndarray:
     """A crop as the recognizer's input: colour (grey repeated), HEIGHT rows keeping its aspect,
     at least MIN_WIDTH wide (the rest mid-grey, as its makers pad), channels first."""
     image = crop if crop.ndim == 3 else cv2.cvtColor(np.ascontiguousarray(crop, np.uint8), cv2.COLOR_GRAY2BGR)
-    h, w = image.shape[:2]
-    new_w = int(min(MAX_WIDTH, max(1, math.ceil(HEIGHT * w / max(1, h)))))
+    new_w = prepared_width(image)
     resized = cv2.resize(image, (new_w, HEIGHT)).astype(np.float32)
     out = np.zeros((3, HEIGHT, max(MIN_WIDTH, new_w)), np.float32)
     out[:, :, :new_w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5

@@ -1,0 +1,150 @@
+"""Learning the writers of the batch being read, with no corrections (``extract --learn``).
+
+A batch from one bank or one office is written by the same kind of hands. The fields the first
+reading is sure of (the one decision's confidence at least LEARN_ABOVE: about 96% of them right on
+real amounts) are lessons: their crops and strings tune PP-OCRv6's last layer and a copy of the
+string reader as ``extractor adapt`` tunes them on corrections (the crops varied; synthetic fields
+mixed into the string reader's epochs so that it does not forget other hands). The pages holding a
+field below that are then read again with the tuned readers, every reader asked again; a field the
+first reading was sure of keeps that reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import adapt, clean
+from .errors import DataError
+from .model import MODELS_DIR
+
+#: Fields read at least this surely are learned from; pages with a field below it are read again.
+LEARN_ABOVE = 0.8
+#: Fewer sure fields than this teach nothing worth the time: the batch is read once.
+MIN_LESSONS = 32
+#: The tuning: epochs, and varied copies of each lesson an epoch (with adapt.SYNTHETIC_PER_USER
+#: synthetic fields per copy), sized so that a batch of 500 fields learns in a few minutes on 2 cores.
+EPOCHS = 3
+COPIES_PER_EPOCH = 4
+#: Whether the string reader is tuned too (PP-OCRv6's last layer always is, where installed).
+TUNE_STRING_READER = True
+
+
+@dataclass
+class Lessons:
+    """The sure fields of a first reading: grey crops and the strings read from them."""
+
+    crops: list
+    texts: list
+
+
+def is_sure(row: dict) -> bool:
+    """Whether a row is a string read surely enough to learn from and to keep as it is."""
+    return not row.get("error") and bool(row.get("text")) and float(row.get("confidence", 0)) >= LEARN_ABOVE
+
+
+def lesson_crops(image: np.ndarray, rows: list[dict], layout: str, template) -> Lessons:
+    """The lessons of one page: each sure row's crop (for ``--layout field``, the whole image, as it
+    was read; elsewhere the row's box with the margin a correction's crop has) and its string."""
+    found = Lessons([], [])
+    if layout == "digit" and template is None:
+        return found  # single digits teach the string reader nothing
+    gray = clean.grayscale(image)
+    for row in rows:
+        if not is_sure(row):
+            continue
+        if layout == "field" and template is None:
+            crop = gray
+        else:
+            crop = adapt.corrected_crop(gray, int(row["x"]), int(row["y"]), int(row["width"]), int(row["height"]))
+        if crop.size and min(crop.shape[:2]) >= 4:
+            found.crops.append(crop)
+            found.texts.append(str(row["text"]))
+    return found
+
+
+def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=print) -> dict:
+    """A complete models folder ``out``: the one at ``base`` (a models folder, or a digit model file
+    read with the shipped others) with its string reader tuned on ``lessons``, and a card
+    (adapted.json, so that ``--models`` and ``extractor adapt`` take it) saying what it learned
+    from; returns the card."""
+    from . import mnist
+    from .model import quiet_tensorflow
+    from .readers import DECISION_FILE, PPOCR_HEAD_FILE, ppocr
+    from .train import run_facts, save_model
+
+    started = time.time()
+    base = Path(base) if base is not None else MODELS_DIR
+    folder, digit_file = (base, None) if base.is_dir() else (MODELS_DIR, base)
+    for name in adapt.MODEL_FILES:
+        if not (folder / name).is_file():
+            raise DataError(f"{folder / name}: model file not found")
+    tf = quiet_tensorflow()
+    tf.keras.utils.set_random_seed(seed)  # the same batch and seed learn the same models
+    head = None
+    found = ppocr.model_path()
+    if found is not None:  # PP-OCRv6's last layer: most of what learning gains (docs/experiments.md)
+        reader = ppocr.PPOCRReader(found, threads=os.cpu_count(), head=_file_or_none(folder / PPOCR_HEAD_FILE))
+        head = reader, *adapt.fine_tuned_ppocr_head(reader, lessons.crops, lessons.texts, seed, log, "learning: ")
+    model = None
+    if TUNE_STRING_READER:
+        mnist_split = mnist.load_split(mnist.find_data_dir(data), "train")
+        model = adapt.fine_tuned(folder / "strings.keras", lessons.crops, lessons.texts, EPOCHS, seed, mnist_split,
+                                 log=log, label="learning: ", copies=COPIES_PER_EPOCH)[0]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name in adapt.MODEL_FILES + (DECISION_FILE, PPOCR_HEAD_FILE):
+            for path in (folder / name, (folder / name).with_suffix(".json")):
+                if path.is_file() and path.name != "strings.keras":
+                    shutil.copy2(path, partial / path.name)
+        if digit_file is not None:
+            shutil.copy2(digit_file, partial / "digits.keras")
+        if model is not None:
+            save_model(model, partial / "strings.keras")
+        else:
+            shutil.copy2(folder / "strings.keras", partial / "strings.keras")
+        if head is not None:
+            adapt.save_ppocr_head(partial / PPOCR_HEAD_FILE, *head)
+        tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head is not None else []) + (
+            ["strings.keras"] if model is not None else [])
+        card = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract --learn; "
+                           "the others copied",
+                "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
+                            "ppocr_head": {"copies": adapt.PPOCR_HEAD_COPIES, "epochs": adapt.PPOCR_HEAD_EPOCHS,
+                                           "learning_rate": adapt.PPOCR_HEAD_LEARNING_RATE, "l2": adapt.PPOCR_HEAD_L2}
+                            if head is not None else None,
+                            "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
+                                              "synthetic_per_copy": adapt.SYNTHETIC_PER_USER,
+                                              "learning_rate": adapt.LEARNING_RATE} if model is not None else None,
+                            "seed": seed, "seconds": round(time.time() - started, 1)},
+                "base_models": {name: mnist.sha256_file(partial / name if name != "strings.keras" else
+                                                        folder / name) for name in adapt.MODEL_FILES},
+                "training": {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}}
+        (partial / "adapted.json").write_text(json.dumps(card, indent=2) + "\n")
+        adapt.replace_folder(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return card
+
+
+def merged(first: list[dict], second: list[dict]) -> list[dict]:
+    """One page's rows after the second reading: where both readings found the same fields, each
+    field's second reading unless the first was sure (is_sure); else the first reading whole (a
+    page whose strings were found otherwise the second time is not mixed)."""
+    if [r.get("field") for r in first] != [r.get("field") for r in second] or any(r.get("error") for r in second):
+        return first
+    return [a if is_sure(a) else b for a, b in zip(first, second)]
+
+
+def _file_or_none(path: Path) -> Path | None:
+    return path if path.is_file() else None

@@ -1,0 +1,90 @@
+"""extract --learn: the readers tuned on the batch's own sure fields, the unsure ones read again."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+from extractor import api, generate, learn
+
+
+def _batch(folder, count: int, seed: int):
+    """``count`` pen-model field crops of 3-6 digits, and their digits by file name; in every other
+    one, part of a digit rubbed out (fields read unsurely)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    draw = generate.stroke_digit_source()
+    truth = {}
+    for i in range(count):
+        text = generate.random_digits(rng, 3, 6)
+        strip = np.full((90, 46 * len(text) + 40), 255, np.uint8)
+        generate.write_string(strip, text, 20, 70, 48, draw, rng)
+        if i % 2:
+            x = 20 + 46 * int(rng.integers(len(text)))
+            strip[20 + int(rng.integers(0, 25)): 60, x: x + int(rng.integers(25, 40))] = 255
+        cv2.imwrite(str(folder / f"f{i:02d}.png"), generate.scan(strip, rng, skew=0.5))
+        truth[f"f{i:02d}.png"] = text
+    return truth
+
+
+def test_sure_fields_are_kept_and_unsure_ones_take_the_second_reading():
+    sure = {"field": "amount", "text": "120", "confidence": 0.95, "error": ""}
+    unsure = {"field": "date", "text": "0101", "confidence": 0.4, "error": ""}
+    again = [{**sure, "text": "170", "confidence": 0.99}, {**unsure, "text": "01012016", "confidence": 0.9}]
+    assert learn.merged([sure, unsure], again) == [sure, again[1]]
+    # strings found otherwise the second time: the page keeps its first reading whole
+    assert learn.merged([sure, unsure], again[:1]) == [sure, unsure]
+    assert learn.is_sure(sure) and not learn.is_sure(unsure) and not learn.is_sure({**sure, "error": "x"})
+
+
+def test_a_batch_too_small_to_teach_is_read_once_and_says_so(tmp_path):
+    _batch(tmp_path / "few", 4, seed=5)
+    frame = api.extract([tmp_path / "few"], layout="field", learn=True)
+    assert len(frame) == 4
+    assert "skipped" in frame.attrs["learned"] and frame.attrs["learned"]["read_again"] == 0
+
+
+def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("EXTRACTOR_MNIST_DIR", str(mnist_dir))
+    monkeypatch.setattr(learn, "EPOCHS", 1)
+    monkeypatch.setattr(learn, "COPIES_PER_EPOCH", 1)
+    monkeypatch.setattr(learn, "MIN_LESSONS", 8)
+    truth = _batch(tmp_path / "batch", 24, seed=7)
+    lines = []
+    first = api.extract([tmp_path / "batch"], layout="field")
+    frame = api.extract([tmp_path / "batch"], layout="field", learn=True, learn_save=str(tmp_path / "tuned"),
+                        log=lines.append)
+    learned = frame.attrs["learned"]
+    sure = first["confidence"] >= learn.LEARN_ABOVE
+    assert learned["fields"] == int((sure & (first["text"] != "")).sum()) >= 8
+    assert learned["read_again"] == int((~sure).sum()) > 0
+    # a field the first reading was sure of keeps its reading and its confidence
+    assert frame[sure.values][["text", "confidence"]].equals(first[sure.values][["text", "confidence"]])
+    assert learned["changed"] == int((frame["text"] != first["text"]).sum())
+    assert any(line.startswith("learning: epoch 1/1") for line in lines)
+    card = json.loads((tmp_path / "tuned" / "adapted.json").read_text())
+    assert card["learned"]["fields"] == learned["fields"] and card["learned"]["confidence_at_least"] == learn.LEARN_ABOVE
+    exact = lambda table: float(np.mean([t == truth[s] for s, t in zip(table["source"], table["text"])]))  # noqa: E731
+    assert exact(frame) >= exact(first) - 1 / 24  # tuned on its own readings, it reads no worse
+    # the saved folder is a models folder the next batch reads with
+    out = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(tmp_path / "batch"), "--layout", "field",
+                          "--models", str(tmp_path / "tuned"), "-o", str(tmp_path / "next.csv"), "--workers", "1"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert len(pd.read_csv(tmp_path / "next.csv")) == 24
+
+
+def test_learn_save_without_learn_is_a_one_line_error(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(tmp_path), "-o", str(tmp_path / "o.csv"),
+                          "--learn-save", str(tmp_path / "m")], capture_output=True, text=True)
+    assert out.returncode != 0 and out.stderr.strip().count("\n") == 0 and "--learn-save needs --learn" in out.stderr
+
+
+def test_single_digits_are_no_lessons_and_a_field_is_learned_whole():
+    image = np.full((40, 60), 255, np.uint8)
+    row = {"text": "7", "confidence": 1.0, "error": "", "x": 10, "y": 10, "width": 10, "height": 20}
+    assert learn.lesson_crops(image, [row], "digit", None).crops == []
+    assert learn.lesson_crops(image, [row], "field", None).crops[0].shape == (40, 60)
+    assert learn.lesson_crops(image, [row], "page", None).crops[0].shape == (26, 16)  # the box and a margin
