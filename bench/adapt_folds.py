@@ -151,17 +151,18 @@ def _per_fold(result: dict) -> str:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=adapt.EPOCHS)
     parser.add_argument("--sets", default="cheque_amounts,cheques,after")
     args = parser.parse_args()
     wanted = args.sets.split(",")
     log = print
     lines = ["## Adapting to the writers (`extractor adapt`)", "",
-             f"Made by `bench/adapt_folds.py --epochs {args.epochs}` on {time.strftime('%Y-%m-%d')}, "
-             f"{platform.machine()}, {os.cpu_count()} cores. Each fold adapts on its training fields "
-             "(one pass: no fields held out within it) "
-             "and is read on fields it never saw.",
-             "", "| set | folds | shipped | adapted | gain | adapted per fold | adapt time (s) |", "|---|---|---|---|---|---|---|"]
+             f"Made by `bench/adapt_folds.py --epochs {args.epochs} --sets {args.sets}` on {time.strftime('%Y-%m-%d')}, "
+             f"{platform.machine()}, {os.cpu_count()} cores."]
+    if {"cheque_amounts", "cheques"} & set(wanted):
+        lines += ["Each fold adapts on its training fields (one pass: no fields held out within it) and is read on "
+                  "fields it never saw.", "", "| set | folds | shipped | adapted | gain | adapted per fold | adapt time (s) |",
+                  "|---|---|---|---|---|---|---|"]
     if "cheque_amounts" in wanted:
         c = cheque_amounts(args.epochs, log)
         lines.append(f"| cheque_amounts (`--layout field`), {c['train_fields']} fields adapted on | 4 | "

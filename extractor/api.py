@@ -155,7 +155,7 @@ def _learned(units, read: dict, journal, resume, model, learn_save, seed, log, o
             shutil.rmtree(scratch, ignore_errors=True)
     out = dict(read)
     for unit in again:
-        out[unit] = learn.merged(read[unit], second[unit])
+        out[unit] = learn.merged(read[unit], second[unit], options.review_below)
         report["read_again"] += sum(not learn.is_sure(r) and not r.get("error") for r in read[unit])
         report["changed"] += sum(a.get("text") != b.get("text") for a, b in zip(read[unit], out[unit]))
     report["seconds"] = round(time.time() - started, 1)

@@ -216,7 +216,8 @@ def evaluate(ctx, digits_dir, strings_dir, data, model, models_dir, worst, as_js
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Models folder to write (read with it by --models on extract, evaluate and serve).")
-@click.option("--epochs", default=8, show_default=True, type=click.IntRange(1), help="Most epochs to fine-tune.")
+@click.option("--epochs", default=6, show_default=True, type=click.IntRange(1),
+              help="Epochs to tune the string reader and the digit model.")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the MNIST files (mixed into every epoch).")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, exists=True),

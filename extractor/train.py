@@ -277,15 +277,15 @@ PAIR_EPOCH_SIZE = 100_000
 PAIR_TEST_SIZE = 10_000
 
 
-def pair_scores(model, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+def pair_scores(model, images: np.ndarray, labels: np.ndarray, seed: int = 0, size: int | None = None) -> dict:
     """The pair model on MNIST *test* digits: the share of composed two-digit glyphs read exactly,
     and the share of single test digits wrongly read as two (with a pair probability over 0.5)."""
     from .model import probabilities
 
-    x, y = make_pair_epoch(images, labels, PAIR_TEST_SIZE, seed, epoch=0)
+    x, y = make_pair_epoch(images, labels, size or PAIR_TEST_SIZE, seed, epoch=0)
     probs = probabilities(model, x)
     two = y != NOT_A_PAIR
-    singles = probabilities(model, normalize_pairs(list(images)))
+    singles = probabilities(model, normalize_pairs(list(images[: size or len(images)])))
     return {"pairs_exact": float((probs[two].argmax(axis=1) == y[two]).mean()),
             "not_two_right": float((probs[~two].argmax(axis=1) == NOT_A_PAIR).mean()),
             "single_digits_read_as_pairs": float((singles[:, NOT_A_PAIR] < 0.5).mean())}
@@ -322,7 +322,7 @@ class Composed:
     build: Callable              # (folded=False) -> uncompiled Keras model
     make_epoch: Callable         # (images, labels, size, seed, epoch) -> (x, y)
     compile: Callable            # (tf) -> keyword arguments of model.compile
-    scores: Callable             # (model, test images, test labels) -> {name: share}
+    scores: Callable             # (model, test images, test labels, size=None) -> {name: share}
     logged: tuple[str, ...]      # the scores said when the model is saved
     epoch_size: int
     per_epoch: str               # the card's name for the items of an epoch
@@ -330,7 +330,7 @@ class Composed:
     task: str
     classes: int
     facts: dict                  # the card's facts of the training data (and loss)
-    report: Callable | None = None  # (model, test split) -> text logged after each epoch
+    report: Callable | None = None  # (model, test split, size=None) -> text logged after each epoch
     sources: Callable | None = None  # () -> the card's account of the training data's sources
 
 
@@ -353,13 +353,15 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
         model = what.build()
     model.compile(**what.compile(tf))
     checkpoint = out.with_name(out.stem + ".checkpoint.keras")
+    # a run on a few hundred items (--limit, a quick check) is scored on a few hundred test items too
+    test_size = QUICK_TEST_SIZE if epoch_size <= QUICK_TEST_SIZE else None
     fit_epochs(model, made, epochs, what.batch_size, log,
-               **({"report": lambda model: what.report(model, test_split)} if what.report else {}),
+               **({"report": lambda model: what.report(model, test_split, test_size)} if what.report else {}),
                checkpoint=checkpoint, peak=peak)
 
     folded = fold_and_save(model, what.build, out)
     checkpoint.unlink(missing_ok=True)
-    scores = what.scores(folded, test_split.images, test_split.labels)
+    scores = what.scores(folded, test_split.images, test_split.labels, size=test_size)
     card = {
         **card_facts(folded, out, folder, len(images), len(test_split.labels)),
         "task": what.task,
@@ -368,6 +370,7 @@ def train_composed(what: Composed, data: str | None = None, epochs: int = 8, see
             "command": command or f"extractor train {what.flag}",
             "seed": seed, "epochs": epochs, what.per_epoch: epoch_size, "batch_size": what.batch_size,
             **what.facts,
+            **({"scored_on_test_items": test_size} if test_size else {}),
             **({"sources": what.sources()} if what.sources else {}),
             **({"started_from": started_from} if start_from else {}),
             **run_facts(started, tf, peak),
@@ -401,18 +404,21 @@ PAIR_MODEL = Composed(
                         "tail), 5% three together; then slant, rotation, stroke thickness, blur, binarization"},
 )
 
+#: A training run of at most this many items an epoch (``--limit``, a quick check) is scored on
+#: this many test items, not on the full test sets.
+QUICK_TEST_SIZE = 500
 #: Synthetic fields made for each epoch of the string reader, and the test fields it is scored on.
 FIELD_EPOCH_SIZE = 40_000
 FIELD_TEST_SIZE = 3_000
 
 
-def field_scores(model, images: np.ndarray, labels: np.ndarray, size: int = FIELD_TEST_SIZE, seed: int = 0) -> dict:
+def field_scores(model, images: np.ndarray, labels: np.ndarray, size: int | None = None, seed: int = 0) -> dict:
     """The string reader on synthetic fields whose MNIST digits come from the *test* set: the share
     read exactly, and the share of their digits read right."""
     from .evaluate import digits_right
     from .model import probabilities
 
-    x, y = make_field_epoch(images, labels, size, seed, epoch=10_000)
+    x, y = make_field_epoch(images, labels, size or FIELD_TEST_SIZE, seed, epoch=10_000)
     probs = probabilities(model, x)
     truth = ["".join(str(int(v)) for v in row if v >= 0) for row in y]
     read = [decode(p).text for p in probs]
@@ -529,7 +535,7 @@ STRING_READER = Composed(
                         "currency signs (the rupee sign most) before the writing, beside or behind a box "
                         "wall, some cut by the crop's edge; whole printed boxes with the form's words "
                         "beside and the words written above; pens from pencil to marker, fading; blur, resolution 28-80 px, noise, JPEG"},
-    report=lambda model, test: "fields exact {fields_exact:.4f}  ".format(
-        **field_scores(model, test.images, test.labels, size=1000)),
+    report=lambda model, test, size=None: "fields exact {fields_exact:.4f}  ".format(
+        **field_scores(model, test.images, test.labels, size=min(1000, size or 1000))),
     sources=string_reader_sources,
 )

@@ -7,6 +7,7 @@ import sys
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 from extractor import api, generate, learn
 
 
@@ -32,10 +33,16 @@ def _batch(folder, count: int, seed: int):
 def test_sure_fields_are_kept_and_unsure_ones_take_the_second_reading():
     sure = {"field": "amount", "text": "120", "confidence": 0.95, "error": ""}
     unsure = {"field": "date", "text": "0101", "confidence": 0.4, "error": ""}
-    again = [{**sure, "text": "170", "confidence": 0.99}, {**unsure, "text": "01012016", "confidence": 0.9}]
-    assert learn.merged([sure, unsure], again) == [sure, again[1]]
+    again = [{**sure, "text": "170", "confidence": 0.99}, {**unsure, "text": "01012016", "confidence": 0.82,
+                                                             "review_reason": "", "needs_review": False}]
+    first, second = learn.merged([sure, unsure], again, 0.8)
+    assert first == sure and second["text"] == "01012016"
+    # the tuned readers are surer than they are right on the fields read again: their confidence tempered
+    assert second["confidence"] == round(learn.second_confidence(0.82), 4) < 0.8
+    assert second["needs_review"] and second["review_reason"] == f"confidence {second['confidence']:.2f}"
+    assert learn.second_confidence(0.999) > 0.99 and learn.second_confidence(0.5) == pytest.approx(0.5)
     # strings found otherwise the second time: the page keeps its first reading whole
-    assert learn.merged([sure, unsure], again[:1]) == [sure, unsure]
+    assert learn.merged([sure, unsure], again[:1], 0.8) == [sure, unsure]
     assert learn.is_sure(sure) and not learn.is_sure(unsure) and not learn.is_sure({**sure, "error": "x"})
 
 
