@@ -39,7 +39,7 @@ def extract(folder: Path, out: Path, *options: str) -> tuple[pd.DataFrame, float
     seconds = time.perf_counter() - started
     if run.returncode not in (0, 1):
         raise SystemExit(run.stderr[-2000:])
-    summary = [line for line in run.stderr.splitlines() if line.startswith(("learned", "540 files", "128 files"))]
+    summary = [line.split("; tuned models in")[0] for line in run.stderr.splitlines() if line.startswith("learned")]
     return pd.read_csv(out, dtype=str, keep_default_na=False), seconds, " / ".join(summary)
 
 
