@@ -61,8 +61,9 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     truth = _batch(tmp_path / "batch", 24, seed=7)
     lines = []
     first = api.extract([tmp_path / "batch"], layout="field")
+    journal = str(tmp_path / "out.csv.journal")
     frame = api.extract([tmp_path / "batch"], layout="field", learn=True, learn_save=str(tmp_path / "tuned"),
-                        log=lines.append)
+                        log=lines.append, journal=journal)
     learned = frame.attrs["learned"]
     sure = first["confidence"] >= learn.LEARN_ABOVE
     assert learned["fields"] == int((sure & (first["text"] != "")).sum()) >= 8
@@ -71,6 +72,16 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     assert frame[sure.values][["text", "confidence"]].equals(first[sure.values][["text", "confidence"]])
     assert learned["changed"] == int((frame["text"] != first["text"]).sum())
     assert any(line.startswith("learning: epoch 1/1") for line in lines)
+    # a run cut during the second reading resumes it, with the readers it tuned, and ends as it would have
+    second_journal = api.learning_files(journal)[0]
+    with open(second_journal) as f:
+        kept = f.readline()
+    with open(second_journal, "w") as f:
+        f.write(kept + '{"path": "half a li')
+    again = []
+    resumed = api.extract([tmp_path / "batch"], layout="field", learn=True, learn_save=str(tmp_path / "tuned"),
+                          log=again.append, journal=journal, resume=True)
+    assert resumed.equals(frame) and not [line for line in again if line.startswith("learning")]
     card = json.loads((tmp_path / "tuned" / "adapted.json").read_text())
     assert card["learned"]["fields"] == learned["fields"] and card["learned"]["confidence_at_least"] == learn.LEARN_ABOVE
     exact = lambda table: float(np.mean([t == truth[s] for s, t in zip(table["source"], table["text"])]))  # noqa: E731
