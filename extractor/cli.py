@@ -98,6 +98,7 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
     import time
 
     from . import api
+    from .learn import Learner, learning_files
     from .records import write_csv, write_xlsx
 
     started = time.time()
@@ -124,8 +125,8 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
                             dpi=dpi, annotate=annotate, workers=workers,
                             progress=progress, on_plan=(lambda n: setattr(bar, "length", n)) if bar else None,
                             journal=str(output) + ".journal", resume=resume, template=template,
-                            scheduler=scheduler, learn=learn, learn_save=learn_save, seed=seed,
-                            log=lambda line: click.echo(("\n" if bar is not None else "") + line, err=True))
+                            scheduler=scheduler, learn=Learner(learn_save, seed, log=lambda line: click.echo(
+                                ("\n" if bar is not None else "") + line, err=True)) if learn else None)
         if bar is not None:
             bar.render_finish()
         table = frame
@@ -142,7 +143,7 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
         if learn:
             import shutil
 
-            second_journal, models_at = api.learning_files(str(output) + ".journal")
+            second_journal, models_at = learning_files(str(output) + ".journal")
             if os.path.exists(second_journal):
                 os.unlink(second_journal)
             shutil.rmtree(models_at, ignore_errors=True)

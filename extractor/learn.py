@@ -18,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -177,3 +178,67 @@ def _read_again(row: dict, review_below: float) -> dict:
 
 def _file_or_none(path: Path) -> Path | None:
     return path if path.is_file() else None
+
+
+def learning_files(journal: str) -> tuple[str, str]:
+    """The second reading's journal and the tuned models folder of a run journaled at ``journal``."""
+    return journal + ".learn", journal + ".models"
+
+
+@dataclass(frozen=True)
+class Learner:
+    """``api.extract``'s ``learn``: what to do between the first reading and the output. Tunes the
+    readers on the sure fields (``seed``; the tuned models folder written to ``save`` if given) and
+    reads again the pages holding an unsure field; ``log`` is told how the tuning goes."""
+
+    save: str | None = None
+    seed: int = 1
+    log: Callable | None = None
+
+    def __call__(self, units, read: dict, journal, resume, model, on_plan, options, workers, classify, scheduler,
+                 progress) -> tuple[dict, dict]:
+        """Every unit's rows after learning from the sure ones, and what was learned. With
+        ``journal``, the second reading is journaled beside it (learning_files), so that ``resume``
+        continues it."""
+        from .api import read_units
+        from .pages import load_page
+
+        started = time.time()
+        log = self.log or (lambda line: None)
+        lessons = Lessons([], [])
+        again = [u for u in units if any(not r.get("error") and not is_sure(r) for r in read[u])]
+        for unit in units:
+            if any(is_sure(r) for r in read[unit]):
+                page = load_page(unit.item.path, unit.item.source, unit.page, dpi=options.dpi)
+                found = lesson_crops(page.image, read[unit], options.layout, options.template)
+                lessons.crops += found.crops
+                lessons.texts += found.texts
+        report = {"fields": len(lessons.crops), "read_again": 0, "changed": 0}
+        if len(lessons.crops) < MIN_LESSONS or not again:
+            report["skipped"] = (f"only {len(lessons.crops)} fields read surely (at least {MIN_LESSONS} are needed "
+                                 "to learn from)" if again else "every field was read surely")
+            return read, report
+        second_journal, models_at = learning_files(journal) if journal else (None, None)
+        scratch = None
+        folder = Path(self.save or models_at or "")
+        if not self.save and not models_at:
+            scratch = tempfile.mkdtemp(prefix="extractor-learn-")
+            folder = Path(scratch) / "models"
+        try:
+            card_path = folder / "adapted.json"
+            if not (resume and card_path.is_file() and "learned" in json.loads(card_path.read_text())):
+                log(f"learning from {len(lessons.crops)} fields read surely ...")
+                tuned_models(lessons, model, folder, seed=self.seed, log=log)
+            if on_plan:
+                on_plan(len(units) + len(again))
+            second = read_units(again, second_journal, resume, options, workers, str(folder), None, scheduler, progress)
+        finally:
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+        out = dict(read)
+        for unit in again:
+            out[unit] = merged(read[unit], second[unit], options.review_below)
+            report["read_again"] += sum(not is_sure(r) and not r.get("error") for r in read[unit])
+            report["changed"] += sum(a.get("text") != b.get("text") for a, b in zip(read[unit], out[unit]))
+        report["seconds"] = round(time.time() - started, 1)
+        return out, report

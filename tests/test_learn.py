@@ -48,7 +48,7 @@ def test_sure_fields_are_kept_and_unsure_ones_take_the_second_reading():
 
 def test_a_batch_too_small_to_teach_is_read_once_and_says_so(tmp_path):
     _batch(tmp_path / "few", 4, seed=5)
-    frame = api.extract([tmp_path / "few"], layout="field", learn=True)
+    frame = api.extract([tmp_path / "few"], layout="field", learn=learn.Learner())
     assert len(frame) == 4
     assert "skipped" in frame.attrs["learned"] and frame.attrs["learned"]["read_again"] == 0
 
@@ -62,8 +62,8 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     lines = []
     first = api.extract([tmp_path / "batch"], layout="field")
     journal = str(tmp_path / "out.csv.journal")
-    frame = api.extract([tmp_path / "batch"], layout="field", learn=True, learn_save=str(tmp_path / "tuned"),
-                        log=lines.append, journal=journal)
+    frame = api.extract([tmp_path / "batch"], layout="field", journal=journal,
+                        learn=learn.Learner(str(tmp_path / "tuned"), log=lines.append))
     learned = frame.attrs["learned"]
     sure = first["confidence"] >= learn.LEARN_ABOVE
     assert learned["fields"] == int((sure & (first["text"] != "")).sum()) >= 8
@@ -73,14 +73,14 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     assert learned["changed"] == int((frame["text"] != first["text"]).sum())
     assert any(line.startswith("learning: epoch 1/1") for line in lines)
     # a run cut during the second reading resumes it, with the readers it tuned, and ends as it would have
-    second_journal = api.learning_files(journal)[0]
+    second_journal = learn.learning_files(journal)[0]
     with open(second_journal) as f:
         kept = f.readline()
     with open(second_journal, "w") as f:
         f.write(kept + '{"path": "half a li')
     again = []
-    resumed = api.extract([tmp_path / "batch"], layout="field", learn=True, learn_save=str(tmp_path / "tuned"),
-                          log=again.append, journal=journal, resume=True)
+    resumed = api.extract([tmp_path / "batch"], layout="field", journal=journal, resume=True,
+                          learn=learn.Learner(str(tmp_path / "tuned"), log=again.append))
     assert resumed.equals(frame) and not [line for line in again if line.startswith("learning")]
     card = json.loads((tmp_path / "tuned" / "adapted.json").read_text())
     assert card["learned"]["fields"] == learned["fields"] and card["learned"]["confidence_at_least"] == learn.LEARN_ABOVE
