@@ -242,19 +242,45 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
 def fine_tuned_ppocr_head(reader, crops, digits, seed: int, log=print, label: str = "",
                           epochs: int = PPOCR_HEAD_EPOCHS, copies: int = PPOCR_HEAD_COPIES) -> tuple[np.ndarray, np.ndarray]:
     """PP-OCRv6's last layer over the characters it is read by (``reader``, a ppocr.PPOCRReader)
-    tuned on ``crops`` (their ``digits``): the features of each crop and of ``copies`` - 1 varied
-    copies worked out once by the graph, which stays as it is; the layer's weights and bias then
-    fitted by CTC for ``epochs`` epochs, held near the graph's own (PPOCR_HEAD_L2). Returns (weights,
-    bias)."""
-    import tensorflow as tf
+    tuned on ``crops`` (their ``digits``) and ``copies`` - 1 varied copies of each, for ``epochs``
+    epochs. Returns (weights, bias)."""
+    features, texts = ppocr_examples(reader, crops, digits, seed, copies)
+    return fitted_ppocr_head(reader, features, texts, seed, log, label, epochs)
 
-    from .ctc import BLANK
 
+def ppocr_examples(reader, crops, digits, seed: int, copies: int = PPOCR_HEAD_COPIES) -> tuple[list, list]:
+    """What PP-OCRv6's last layer is tuned on: the features of each crop and of ``copies`` - 1
+    varied copies, worked out once by the graph (which stays as it is), and their digits."""
     rng = np.random.default_rng([seed, 31])
     features, texts = [], []
     for copy in range(copies):
         features += reader.features([c if copy == 0 else varied(c, rng) for c in crops])
         texts += list(digits)
+    return features, texts
+
+
+def synthetic_ppocr_examples(reader, count: int, seed: int, mnist_split) -> tuple[list, list]:
+    """The features of ``count`` synthetic fields (synth.py, MNIST digits from ``mnist_split``) and
+    their digits: mixed into a tuning, they hold the layer to the digits a batch did not show."""
+    from . import synth
+
+    rng = np.random.default_rng([seed, 37])
+    fonts = synth.find_fonts()
+    source = synth.mnist_by_label(mnist_split.images, mnist_split.labels)
+    fields = [synth.training_field(rng, fonts, source) for _ in range(count)]
+    return reader.features([image for image, _ in fields]), [digits for _, digits in fields]
+
+
+def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print, label: str = "",
+                      epochs: int = PPOCR_HEAD_EPOCHS) -> tuple[np.ndarray, np.ndarray]:
+    """PP-OCRv6's last layer fitted by CTC over the folded classes on ``features`` (their digits
+    ``texts``), from the graph's own weights and held near them (PPOCR_HEAD_L2). Returns
+    (weights, bias)."""
+    import tensorflow as tf
+
+    from .ctc import BLANK
+
+    rng = np.random.default_rng([seed, 31, 1])
     start_w, start_b = tf.constant(reader.weights), tf.constant(reader.bias)
     weights, bias = tf.Variable(start_w), tf.Variable(start_b)
     groups = tf.constant(np.eye(BLANK + 1, dtype=np.float32)[reader.classes].T)  # (11, kept characters)

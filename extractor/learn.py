@@ -6,7 +6,8 @@ real amounts) are lessons: their crops and strings tune PP-OCRv6's last layer an
 string reader as ``extractor adapt`` tunes them on corrections (the crops varied; synthetic fields
 mixed into the string reader's epochs so that it does not forget other hands). The pages holding a
 field below that are then read again with the tuned readers, every reader asked again; a field the
-first reading was sure of keeps that reading.
+first reading was sure of keeps that reading. The folder kept for later batches (``--learn-save``)
+has PP-OCRv6's layer tuned with synthetic fields mixed in, so that it does not forget other hands.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from . import adapt, clean
 from .errors import DataError
 from .model import MODELS_DIR
+from .readers import PPOCR_HEAD_FILE
 
 #: Fields read at least this surely are learned from; pages with a field below it are read again.
 LEARN_ABOVE = 0.8
@@ -40,6 +42,11 @@ COPIES_PER_EPOCH = 4
 SECOND_TEMPERATURE = 1.37
 #: Whether the string reader is tuned too (PP-OCRv6's last layer always is, where installed).
 TUNE_STRING_READER = True
+#: The folder ``--learn-save`` keeps for later batches has PP-OCRv6's layer tuned with this many
+#: synthetic fields per lesson (and varied copy) mixed in: tuned on the batch alone, the layer read
+#: the generated MNIST pages 2 points worse; with as many synthetic fields, no worse
+#: (docs/experiments.md). The batch itself is read again with the layer tuned on it alone.
+SAVED_SYNTHETIC_PER_LESSON = 1.0
 
 
 @dataclass
@@ -75,15 +82,17 @@ def lesson_crops(image: np.ndarray, rows: list[dict], layout: str, template) -> 
     return found
 
 
-def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=print) -> dict:
+def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=print, saved=None) -> dict:
     """A complete models folder ``out``: the one at ``base`` (a models folder, or a digit model file
-    read with the shipped others) with its string reader tuned on ``lessons``, and a card
-    (adapted.json, so that ``--models`` and ``extractor adapt`` take it) saying what it learned
-    from; returns the card."""
+    read with the shipped others) with PP-OCRv6's last layer and its string reader tuned on
+    ``lessons``, and a card (adapted.json, so that ``--models`` and ``extractor adapt`` take it)
+    saying what it learned from; returns the card. With ``saved``, a second folder for later
+    batches (``--learn-save``): the same, but PP-OCRv6's layer tuned with as many synthetic fields
+    as lessons mixed in, so that it does not forget the digits this batch did not show."""
     from . import mnist
     from .model import quiet_tensorflow
-    from .readers import DECISION_FILE, PPOCR_HEAD_FILE, ppocr
-    from .train import run_facts, save_model
+    from .readers import ppocr
+    from .train import run_facts
 
     started = time.time()
     base = Path(base) if base is not None else MODELS_DIR
@@ -93,17 +102,54 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
             raise DataError(f"{folder / name}: model file not found")
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)  # the same batch and seed learn the same models
-    head = None
+    mnist_split = mnist.load_split(mnist.find_data_dir(data), "train") if TUNE_STRING_READER or saved else None
+    heads = None
     found = ppocr.model_path()
     if found is not None:  # PP-OCRv6's last layer: most of what learning gains (docs/experiments.md)
         reader = ppocr.PPOCRReader(found, threads=os.cpu_count(), head=_file_or_none(folder / PPOCR_HEAD_FILE))
-        head = reader, *adapt.fine_tuned_ppocr_head(reader, lessons.crops, lessons.texts, seed, log, "learning: ")
+        features, texts = adapt.ppocr_examples(reader, lessons.crops, lessons.texts, seed)
+        heads = [(reader, *adapt.fitted_ppocr_head(reader, features, texts, seed, log, "learning: "))]
+        if saved is not None:
+            log("learning: the layer for later batches, synthetic fields mixed in ...")
+            more, more_texts = adapt.synthetic_ppocr_examples(
+                reader, round(SAVED_SYNTHETIC_PER_LESSON * len(features)), seed, mnist_split)
+            heads.append((reader, *adapt.fitted_ppocr_head(reader, features + more, texts + more_texts, seed, log,
+                                                           "learning (saved): ")))
     model = None
     if TUNE_STRING_READER:
-        mnist_split = mnist.load_split(mnist.find_data_dir(data), "train")
         model = adapt.fine_tuned(folder / "strings.keras", lessons.crops, lessons.texts, EPOCHS, seed, mnist_split,
                                  log=log, label="learning: ", copies=COPIES_PER_EPOCH)[0]
-    out = Path(out)
+    card = None
+    for k, target in enumerate([out] + ([saved] if saved is not None else [])):
+        head = heads[k] if heads else None
+        tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head is not None else []) + (
+            ["strings.keras"] if model is not None else [])
+        made = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract "
+                           "--learn; the others copied",
+                "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
+                            "ppocr_head": {"copies": adapt.PPOCR_HEAD_COPIES, "epochs": adapt.PPOCR_HEAD_EPOCHS,
+                                           "learning_rate": adapt.PPOCR_HEAD_LEARNING_RATE, "l2": adapt.PPOCR_HEAD_L2,
+                                           "synthetic_per_lesson_copy": SAVED_SYNTHETIC_PER_LESSON if k else 0}
+                            if head is not None else None,
+                            "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
+                                              "synthetic_per_copy": adapt.SYNTHETIC_PER_USER,
+                                              "learning_rate": adapt.LEARNING_RATE} if model is not None else None,
+                            "seed": seed, "seconds": round(time.time() - started, 1)},
+                "base_models": {name: mnist.sha256_file(folder / name if name == "strings.keras" or digit_file is None
+                                                        else digit_file if name == "digits.keras" else folder / name)
+                                for name in adapt.MODEL_FILES}}
+        made["training"] = {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}
+        _write_folder(Path(target), folder, digit_file, model, head, made)
+        card = card or made
+    return card
+
+
+def _write_folder(out: Path, folder: Path, digit_file, model, head, card: dict) -> None:
+    """``out`` replaced whole by ``folder``'s models with the tuned ones (``model``, the string
+    reader; ``head``, (reader, weights, bias) of PP-OCRv6's layer) and ``card``: never half-written."""
+    from .readers import DECISION_FILE
+    from .train import save_model
+
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -119,27 +165,11 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
             shutil.copy2(folder / "strings.keras", partial / "strings.keras")
         if head is not None:
             adapt.save_ppocr_head(partial / PPOCR_HEAD_FILE, *head)
-        tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head is not None else []) + (
-            ["strings.keras"] if model is not None else [])
-        card = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract --learn; "
-                           "the others copied",
-                "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
-                            "ppocr_head": {"copies": adapt.PPOCR_HEAD_COPIES, "epochs": adapt.PPOCR_HEAD_EPOCHS,
-                                           "learning_rate": adapt.PPOCR_HEAD_LEARNING_RATE, "l2": adapt.PPOCR_HEAD_L2}
-                            if head is not None else None,
-                            "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
-                                              "synthetic_per_copy": adapt.SYNTHETIC_PER_USER,
-                                              "learning_rate": adapt.LEARNING_RATE} if model is not None else None,
-                            "seed": seed, "seconds": round(time.time() - started, 1)},
-                "base_models": {name: mnist.sha256_file(partial / name if name != "strings.keras" else
-                                                        folder / name) for name in adapt.MODEL_FILES},
-                "training": {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}}
         (partial / "adapted.json").write_text(json.dumps(card, indent=2) + "\n")
         adapt.replace_folder(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return card
 
 
 def merged(first: list[dict], second: list[dict], review_below: float) -> list[dict]:
@@ -188,8 +218,9 @@ def learning_files(journal: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class Learner:
     """``api.extract``'s ``learn``: what to do between the first reading and the output. Tunes the
-    readers on the sure fields (``seed``; the tuned models folder written to ``save`` if given) and
-    reads again the pages holding an unsure field; ``log`` is told how the tuning goes."""
+    readers on the sure fields (``seed``) and reads again the pages holding an unsure field; ``log``
+    is told how the tuning goes. With ``save``, a models folder for later batches is written there
+    (tuned_models' ``saved``)."""
 
     save: str | None = None
     seed: int = 1
@@ -219,16 +250,15 @@ class Learner:
                                  "to learn from)" if again else "every field was read surely")
             return read, report
         second_journal, models_at = learning_files(journal) if journal else (None, None)
-        scratch = None
-        folder = Path(self.save or models_at or "")
-        if not self.save and not models_at:
-            scratch = tempfile.mkdtemp(prefix="extractor-learn-")
-            folder = Path(scratch) / "models"
+        scratch = None if models_at else tempfile.mkdtemp(prefix="extractor-learn-")
+        folder = Path(models_at or Path(scratch) / "models")
         try:
-            card_path = folder / "adapted.json"
-            if not (resume and card_path.is_file() and "learned" in json.loads(card_path.read_text())):
+            tuned_already = resume and all(
+                (f / "adapted.json").is_file() and "learned" in json.loads((f / "adapted.json").read_text())
+                for f in [folder] + ([Path(self.save)] if self.save else []))
+            if not tuned_already:
                 log(f"learning from {len(lessons.crops)} fields read surely ...")
-                tuned_models(lessons, model, folder, seed=self.seed, log=log)
+                tuned_models(lessons, model, folder, seed=self.seed, log=log, saved=self.save)
             if on_plan:
                 on_plan(len(units) + len(again))
             second = read_units(again, second_journal, resume, options, workers, str(folder), None, scheduler, progress)

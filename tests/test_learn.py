@@ -3,12 +3,14 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
 from extractor import api, generate, learn
+from extractor.readers import PPOCR_HEAD_FILE
 
 
 def _batch(folder, count: int, seed: int):
@@ -84,6 +86,12 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     assert resumed.equals(frame) and not [line for line in again if line.startswith("learning")]
     card = json.loads((tmp_path / "tuned" / "adapted.json").read_text())
     assert card["learned"]["fields"] == learned["fields"] and card["learned"]["confidence_at_least"] == learn.LEARN_ABOVE
+    # the batch was read again with PP-OCRv6's layer tuned on it alone; later batches get one with
+    # synthetic fields mixed in
+    batch_head, saved_head = (np.load(Path(f) / PPOCR_HEAD_FILE) for f in (learn.learning_files(journal)[1],
+                                                                           tmp_path / "tuned"))
+    assert not np.allclose(batch_head["weights"], saved_head["weights"])
+    assert card["learned"]["ppocr_head"]["synthetic_per_lesson_copy"] == learn.SAVED_SYNTHETIC_PER_LESSON > 0
     exact = lambda table: float(np.mean([t == truth[s] for s, t in zip(table["source"], table["text"])]))  # noqa: E731
     assert exact(frame) >= exact(first) - 1 / 24  # tuned on its own readings, it reads no worse
     # the saved folder is a models folder the next batch reads with
