@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -53,13 +53,25 @@ CORRECTION_MARGIN = 0.15
 DIGIT_COPIES_PER_EPOCH = 8
 MNIST_PER_USER_DIGIT = 2
 DIGIT_LEARNING_RATE = 2e-4
-#: PP-OCRv6's last layer's tuning (fine_tuned_ppocr_head): the crop and COPIES - 1 varied copies,
-#: EPOCHS epochs at LEARNING_RATE, its squared distance from the graph's own weights times L2 added
-#: to the loss (docs/experiments.md).
-PPOCR_HEAD_COPIES = 4
-PPOCR_HEAD_EPOCHS = 20
-PPOCR_HEAD_LEARNING_RATE = 1e-3
-PPOCR_HEAD_L2 = 1e-3
+
+
+@dataclass(frozen=True)
+class HeadTuning:
+    """How PP-OCRv6's last layer is tuned (fitted_ppocr_head): each crop and ``copies`` - 1 varied
+    copies, ``epochs`` epochs of Adam at ``learning_rate``, the squared distance from the graph's
+    own weights times ``l2`` added to the loss."""
+
+    copies: int
+    epochs: int
+    learning_rate: float
+    l2: float
+
+
+#: adapt's tuning of PP-OCRv6's layer on corrections. Stronger tunings read more with PP-OCRv6
+#: alone but not with all readers, and forget more: 16 copies at 2e-3 / 3e-4 (PP-OCRv6 alone on
+#: cheque_amounts_large after the 128 cheque_amounts 86.5% -> 88.3%) gave 89.3% with all readers
+#: (89.1% with these) and generated pages 91.7% (93.3%) (docs/experiments.md).
+PPOCR_HEAD = HeadTuning(copies=4, epochs=20, learning_rate=1e-3, l2=1e-3)
 #: A field's glyphs are taken as its label's digits where the glyph reader reads at most this many
 #: of them otherwise (the style it is to learn); more is a segmentation that does not match the label.
 MATCH_DISAGREEMENTS = 1
@@ -240,15 +252,14 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
 
 
 def fine_tuned_ppocr_head(reader, crops, digits, seed: int, log=print, label: str = "",
-                          epochs: int = PPOCR_HEAD_EPOCHS, copies: int = PPOCR_HEAD_COPIES) -> tuple[np.ndarray, np.ndarray]:
+                          tuning: HeadTuning = PPOCR_HEAD) -> tuple[np.ndarray, np.ndarray]:
     """PP-OCRv6's last layer over the characters it is read by (``reader``, a ppocr.PPOCRReader)
-    tuned on ``crops`` (their ``digits``) and ``copies`` - 1 varied copies of each, for ``epochs``
-    epochs. Returns (weights, bias)."""
-    features, texts = ppocr_examples(reader, crops, digits, seed, copies)
-    return fitted_ppocr_head(reader, features, texts, seed, log, label, epochs)
+    tuned on ``crops`` (their ``digits``) as ``tuning`` says. Returns (weights, bias)."""
+    features, texts = ppocr_examples(reader, crops, digits, seed, tuning.copies)
+    return fitted_ppocr_head(reader, features, texts, seed, log, label, tuning)
 
 
-def ppocr_examples(reader, crops, digits, seed: int, copies: int = PPOCR_HEAD_COPIES) -> tuple[list, list]:
+def ppocr_examples(reader, crops, digits, seed: int, copies: int) -> tuple[list, list]:
     """What PP-OCRv6's last layer is tuned on: the features of each crop and of ``copies`` - 1
     varied copies, worked out once by the graph (which stays as it is), and their digits."""
     rng = np.random.default_rng([seed, 31])
@@ -272,10 +283,10 @@ def synthetic_ppocr_examples(reader, count: int, seed: int, mnist_split) -> tupl
 
 
 def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print, label: str = "",
-                      epochs: int = PPOCR_HEAD_EPOCHS) -> tuple[np.ndarray, np.ndarray]:
+                      tuning: HeadTuning = PPOCR_HEAD) -> tuple[np.ndarray, np.ndarray]:
     """PP-OCRv6's last layer fitted by CTC over the folded classes on ``features`` (their digits
-    ``texts``), from the graph's own weights and held near them (PPOCR_HEAD_L2). Returns
-    (weights, bias)."""
+    ``texts``), from the graph's own weights and held near them (``tuning``'s epochs, learning
+    rate and l2). Returns (weights, bias)."""
     import tensorflow as tf
 
     from .ctc import BLANK
@@ -284,8 +295,8 @@ def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print,
     start_w, start_b = tf.constant(reader.weights), tf.constant(reader.bias)
     weights, bias = tf.Variable(start_w), tf.Variable(start_b)
     groups = tf.constant(np.eye(BLANK + 1, dtype=np.float32)[reader.classes].T)  # (11, kept characters)
-    optimizer = tf.keras.optimizers.Adam(PPOCR_HEAD_LEARNING_RATE)
-    for epoch in range(1, epochs + 1):
+    optimizer = tf.keras.optimizers.Adam(tuning.learning_rate)
+    for epoch in range(1, tuning.epochs + 1):
         tick = time.time()
         order = rng.permutation(len(features))
         for start in range(0, len(order), 32):
@@ -300,9 +311,9 @@ def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print,
                 log_probs = tf.math.log(tf.einsum("ntk,gk->ntg", chances, groups) + 1e-9)
                 loss = tf.reduce_mean(tf.nn.ctc_loss(labels, log_probs, None, steps, logits_time_major=False,
                                                      blank_index=BLANK))
-                loss += PPOCR_HEAD_L2 * (tf.reduce_sum((weights - start_w) ** 2) + tf.reduce_sum((bias - start_b) ** 2))
+                loss += tuning.l2 * (tf.reduce_sum((weights - start_w) ** 2) + tf.reduce_sum((bias - start_b) ** 2))
             optimizer.apply_gradients(zip(tape.gradient(loss, [weights, bias]), [weights, bias]))
-        log(f"{label}PP-OCRv6 epoch {epoch}/{epochs} {time.time() - tick:.0f}s")
+        log(f"{label}PP-OCRv6 epoch {epoch}/{tuning.epochs} {time.time() - tick:.0f}s")
     return weights.numpy(), bias.numpy()
 
 
@@ -440,8 +451,7 @@ def adapt(folders, out, epochs: int = EPOCHS, seed: int = 1, data: str | None = 
                                     "copies_per_epoch": DIGIT_COPIES_PER_EPOCH,
                                     "mnist_per_copy": MNIST_PER_USER_DIGIT, "learning_rate": DIGIT_LEARNING_RATE,
                                     "match_disagreements_at_most": MATCH_DISAGREEMENTS},
-                         "ppocr_head": {"copies": PPOCR_HEAD_COPIES, "epochs": PPOCR_HEAD_EPOCHS,
-                                        "learning_rate": PPOCR_HEAD_LEARNING_RATE, "l2": PPOCR_HEAD_L2} if head else None,
+                         "ppocr_head": asdict(PPOCR_HEAD) if head else None,
                          **run_facts(started, tf), "optimizer": f"Adam {LEARNING_RATE:g}"},
             "held_out": held_out,
         }

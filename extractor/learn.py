@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +40,9 @@ COPIES_PER_EPOCH = 4
 #: maximum likelihood on the 144 fields of cheque_amounts_large read again (one number; the
 #: first reading's fields at 0.9 or more were 96.8% exact, the second's 88.5%, 91.7% after).
 SECOND_TEMPERATURE = 1.37
+#: PP-OCRv6's last layer's tuning on the lessons (4 copies: 16 would take 2 minutes more on 500
+#: lessons).
+PPOCR_HEAD = adapt.HeadTuning(copies=4, epochs=20, learning_rate=1e-3, l2=1e-3)
 #: Whether the string reader is tuned too (PP-OCRv6's last layer always is, where installed).
 TUNE_STRING_READER = True
 #: The folder ``--learn-save`` keeps for later batches has PP-OCRv6's layer tuned with this many
@@ -107,14 +110,14 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
     found = ppocr.model_path()
     if found is not None:  # PP-OCRv6's last layer: most of what learning gains (docs/experiments.md)
         reader = ppocr.PPOCRReader(found, threads=os.cpu_count(), head=_file_or_none(folder / PPOCR_HEAD_FILE))
-        features, texts = adapt.ppocr_examples(reader, lessons.crops, lessons.texts, seed)
-        heads = [(reader, *adapt.fitted_ppocr_head(reader, features, texts, seed, log, "learning: "))]
+        features, texts = adapt.ppocr_examples(reader, lessons.crops, lessons.texts, seed, PPOCR_HEAD.copies)
+        heads = [(reader, *adapt.fitted_ppocr_head(reader, features, texts, seed, log, "learning: ", PPOCR_HEAD))]
         if saved is not None:
             log("learning: the layer for later batches, synthetic fields mixed in ...")
             more, more_texts = adapt.synthetic_ppocr_examples(
                 reader, round(SAVED_SYNTHETIC_PER_LESSON * len(features)), seed, mnist_split)
             heads.append((reader, *adapt.fitted_ppocr_head(reader, features + more, texts + more_texts, seed, log,
-                                                           "learning (saved): ")))
+                                                           "learning (saved): ", PPOCR_HEAD)))
     model = None
     if TUNE_STRING_READER:
         model = adapt.fine_tuned(folder / "strings.keras", lessons.crops, lessons.texts, EPOCHS, seed, mnist_split,
@@ -127,8 +130,7 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
         made = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract "
                            "--learn; the others copied",
                 "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
-                            "ppocr_head": {"copies": adapt.PPOCR_HEAD_COPIES, "epochs": adapt.PPOCR_HEAD_EPOCHS,
-                                           "learning_rate": adapt.PPOCR_HEAD_LEARNING_RATE, "l2": adapt.PPOCR_HEAD_L2,
+                            "ppocr_head": {**asdict(PPOCR_HEAD),
                                            "synthetic_per_lesson_copy": SAVED_SYNTHETIC_PER_LESSON if k else 0}
                             if head is not None else None,
                             "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
         with Image.open(path) as image:
             if image.format == "PNG" and image.mode in ("L", "RGB") and only in (None, 1):
                 _check_size(image.width, image.height, "image")
-                pixels = _decoded_png(path) if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1) else None
+                pixels = _decoded_png(path) if png_orientation(path) == 1 else None
                 if pixels is not None:
                     return [Page(source, 1, pixels, file_dpi(image.info))]
             pages = []
@@ -220,6 +221,25 @@ def _load_image(path: Path, source: str, only: int | None = None) -> list[Page]:
                 frame.load()
                 pages.append(Page(source, number, to_pixels(upright(frame)), file_dpi(frame.info)))
             return pages
+
+
+def png_orientation(path: Path) -> int:
+    """The EXIF orientation a PNG's eXIf chunk gives (1, upright, where it has none), found by
+    walking the chunks' headers: Pillow decodes the whole image to look for it, which took as long
+    as reading the page itself."""
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 1
+        while len(head := f.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                exif = Image.Exif()
+                exif.load(f.read(length))
+                return int(exif.get(EXIF_ORIENTATION) or 1)
+            if kind == b"IEND":
+                break
+            f.seek(length + 4, os.SEEK_CUR)  # the chunk's data and its CRC
+    return 1
 
 
 def _decoded_png(path: Path) -> np.ndarray | None:

@@ -104,3 +104,15 @@ def test_files_that_are_not_images_are_counted_and_named_not_read(variants, tmp_
     assert "notes.txt" not in set(read_csv(out)["source"])
     quiet = run_cli("extract", variants["exif_sideways"], "-o", out, "--workers", "1")
     assert "1 skipped" in quiet.stderr and "skipped notes.txt" not in quiet.stderr
+
+
+def test_a_png_stored_sideways_with_an_exif_tag_is_turned(tmp_path):
+    ink = np.full((20, 40), 255, np.uint8)
+    ink[:, :5] = 0  # a bar down the left side
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    Image.fromarray(ink).save(tmp_path / "sideways.png", exif=exif)
+    Image.fromarray(ink).save(tmp_path / "plain.png")
+    turned = load_pages(tmp_path / "sideways.png")[0].image
+    assert turned.shape[:2] == (40, 20) and (turned[:5] == 0).all() and (turned[5:] == 255).all()
+    assert load_pages(tmp_path / "plain.png")[0].image.shape[:2] == (20, 40)
