@@ -123,7 +123,7 @@ def cheques(epochs: int, log) -> dict:
 
 def after_all_amounts(epochs: int, log) -> dict:
     """Adapted on all 128 amounts: the generated pages and the usps digits, shipped against adapted."""
-    from run import bench_generated
+    from run import kept_in_mind
 
     folder = REAL / "cheque_amounts"
     started = time.time()
@@ -135,12 +135,8 @@ def after_all_amounts(epochs: int, log) -> dict:
         out[name] = {}
         if (large / "labels.csv").is_file():  # the same kind of fields, none of them adapted on
             out[name]["cheque_amounts_large"] = evaluate.evaluate_string_folder(large, classify=readers)["exact"]
-        g = bench_generated(readers, 20, False)
-        out[name].update({"generated_strings": g["string_exact"], "generated_digits": g["digit_accuracy"]})
+        out[name].update(kept_in_mind(readers))
         out[name]["mnist_test"] = evaluate.evaluate_mnist(readers.model).accuracy
-        usps = REAL / "digits" / "usps_train"
-        if (usps / "labels.csv").is_file():
-            out[name]["usps_train"] = evaluate.evaluate_digit_folder(readers.model, usps).accuracy
     log(f"after all amounts: {out}")
     return out
 
@@ -178,11 +174,11 @@ def main():
         a = after_all_amounts(args.epochs, log)
         lines += ["", f"Adapted on all 128 cheque_amounts ({a['seconds']:.0f} s; PP-OCRv6's last layer, the string reader "
                   "and the digit model), other sets:", "", "| set | shipped | adapted |", "|---|---|---|"]
-        for key, label in (("cheque_amounts_large", "cheque_amounts_large (`--layout field`), exact"),("generated_strings", "generated pages, strings exact"),
-                           ("generated_digits", "generated pages, digits right"), ("mnist_test", "MNIST test"),
-                           ("usps_train", "usps_train")):
-            if key in a["shipped"]:
-                lines.append(f"| {label} | {a['shipped'][key]:.2%} | {a['adapted'][key]:.2%} |")
+        from run import KEPT_IN_MIND, side_by_side
+
+        lines += side_by_side(a["shipped"], a["adapted"], [
+            ("cheque_amounts_large", "cheque_amounts_large (`--layout field`), exact"), *KEPT_IN_MIND[:2],
+            ("mnist_test", "MNIST test"), *KEPT_IN_MIND[2:]])
     text = "\n".join(lines) + "\n"
     (ROOT / "bench" / "adapt.md").write_text(text)
     print(text)

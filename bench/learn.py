@@ -21,9 +21,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import calibration, read_at_one_percent  # noqa: E402
+from run import KEPT_IN_MIND, calibration, kept_in_mind, read_at_one_percent, side_by_side  # noqa: E402
 
-from extractor import evaluate  # noqa: E402
 from extractor.readers import Classifier  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,15 +75,7 @@ def cheques() -> dict:
 
 def forgetting(models: Path) -> dict:
     """Generated pages and usps_train read with the shipped models and with ``models``."""
-    from run import bench_generated
-
-    out = {}
-    for name, readers in (("shipped", Classifier()), ("learned", Classifier.from_folder(models))):
-        g = bench_generated(readers, 20, False)
-        out[name] = {"generated_strings": g["string_exact"], "generated_digits": g["digit_accuracy"]}
-        usps = REAL / "digits" / "usps_train"
-        if (usps / "labels.csv").is_file():
-            out[name]["usps_train"] = evaluate.evaluate_digit_folder(readers.model, usps).accuracy
+    out = {"shipped": kept_in_mind(Classifier()), "learned": kept_in_mind(Classifier.from_folder(models))}
     print("forgetting", out, flush=True)
     return out
 
@@ -122,10 +113,7 @@ def main():
         f = forgetting(models)
         lines += ["", "Forgetting: the models `--learn-save` kept from cheque_amounts_large, on other sets:", "",
                   "| set | shipped | learned |", "|---|---|---|"]
-        for key, label in (("generated_strings", "generated pages, strings exact"),
-                           ("generated_digits", "generated pages, digits right"), ("usps_train", "usps_train")):
-            if key in f["shipped"]:
-                lines.append(f"| {label} | {f['shipped'][key]:.2%} | {f['learned'][key]:.2%} |")
+        lines += side_by_side(f["shipped"], f["learned"], KEPT_IN_MIND)
     text = "\n".join(lines) + "\n"
     (ROOT / "bench" / "learn.md").write_text(text)
     print(text)

@@ -139,6 +139,27 @@ def bench_generated(classify, count: int, use_tesseract: bool, alone=None, ours_
     return out
 
 
+def kept_in_mind(classify) -> dict:
+    """What tuned models must not forget, read by ``classify``: the generated pages' strings and
+    digits, and usps_train's digits where it is at hand."""
+    g = bench_generated(classify, 20, False)
+    out = {"generated_strings": g["string_exact"], "generated_digits": g["digit_accuracy"]}
+    usps = REAL / "digits" / "usps_train"
+    if (usps / "labels.csv").is_file():
+        out["usps_train"] = evaluate.evaluate_digit_folder(classify.model, usps).accuracy
+    return out
+
+
+#: kept_in_mind's figures, each with its label in a table.
+KEPT_IN_MIND = [("generated_strings", "generated pages, strings exact"),
+                ("generated_digits", "generated pages, digits right"), ("usps_train", "usps_train")]
+
+
+def side_by_side(first: dict, second: dict, rows) -> list[str]:
+    """Markdown rows "| label | first | second |" for each (key, label) of ``rows`` measured."""
+    return [f"| {label} | {first[key]:.2%} | {second[key]:.2%} |" for key, label in rows if key in first]
+
+
 def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
     """Each cheque's date and amount field, as the cts2010 template places them, cut from the page
     (deskewed, at the working resolution) into PNG files for the peers to read; by field, in the

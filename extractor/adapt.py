@@ -390,7 +390,7 @@ def adapt(folders, out, epochs: int = EPOCHS, seed: int = 1, data: str | None = 
     of a few dozen fields was noise (docs/experiments.md)."""
     from . import mnist
     from .model import quiet_tensorflow
-    from .readers import DECISION_FILE, PPOCR_HEAD_FILE, Classifier
+    from .readers import PPOCR_HEAD_FILE, Classifier
     from .train import run_facts
 
     started = time.time()
@@ -411,10 +411,7 @@ def adapt(folders, out, epochs: int = EPOCHS, seed: int = 1, data: str | None = 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for name in MODEL_FILES + (DECISION_FILE, PPOCR_HEAD_FILE):  # the decision over the readers as the base has it
-            for path in (base / name, (base / name).with_suffix(".json")):
-                if path.is_file():
-                    shutil.copy2(path, partial / path.name)
+        copy_models(base, partial)
         held_out = None
         if len(held_at):
             log(f"pass 1: tuning on {len(train_at)} fields, {len(held_at)} held out, to measure")
@@ -509,6 +506,18 @@ def _field_exact(readers, crops, digits) -> float:
     if not crops:
         return float("nan")
     return float(np.mean([read_field_image(c, readers).text == t for c, t in zip(crops, digits)]))
+
+
+def copy_models(base: Path, out: Path, leave: tuple[str, ...] = ()) -> None:
+    """Every model of the models folder ``base`` (and the decision over the readers, and a tuned
+    layer of PP-OCRv6, as it has them) copied into ``out`` with its card, but those named in
+    ``leave``."""
+    from .readers import DECISION_FILE, PPOCR_HEAD_FILE
+
+    for name in MODEL_FILES + (DECISION_FILE, PPOCR_HEAD_FILE):
+        for path in (base / name, (base / name).with_suffix(".json")):
+            if path.is_file() and path.name not in leave:
+                shutil.copy2(path, out / path.name)
 
 
 def replace_folder(partial: Path, out: Path) -> None:

@@ -106,65 +106,56 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)  # the same batch and seed learn the same models
     mnist_split = mnist.load_split(mnist.find_data_dir(data), "train") if TUNE_STRING_READER or saved else None
-    heads = None
+    head = saved_head = None  # (reader, weights, bias) of PP-OCRv6's layer: for this batch, for later ones
     found = ppocr.model_path()
     if found is not None:  # PP-OCRv6's last layer: most of what learning gains (docs/experiments.md)
         reader = ppocr.PPOCRReader(found, threads=os.cpu_count(), head=_file_or_none(folder / PPOCR_HEAD_FILE))
         features, texts = adapt.ppocr_examples(reader, lessons.crops, lessons.texts, seed, PPOCR_HEAD.copies)
-        heads = [(reader, *adapt.fitted_ppocr_head(reader, features, texts, seed, log, "learning: ", PPOCR_HEAD))]
+        head = (reader, *adapt.fitted_ppocr_head(reader, features, texts, seed, log, "learning: ", PPOCR_HEAD))
         if saved is not None:
             log("learning: the layer for later batches, synthetic fields mixed in ...")
             more, more_texts = adapt.synthetic_ppocr_examples(
                 reader, round(SAVED_SYNTHETIC_PER_LESSON * len(features)), seed, mnist_split)
-            heads.append((reader, *adapt.fitted_ppocr_head(reader, features + more, texts + more_texts, seed, log,
-                                                           "learning (saved): ", PPOCR_HEAD)))
+            saved_head = (reader, *adapt.fitted_ppocr_head(reader, features + more, texts + more_texts, seed, log,
+                                                           "learning (saved): ", PPOCR_HEAD))
     model = None
     if TUNE_STRING_READER:
         model = adapt.fine_tuned(folder / "strings.keras", lessons.crops, lessons.texts, EPOCHS, seed, mnist_split,
                                  log=log, label="learning: ", copies=COPIES_PER_EPOCH)[0]
-    card = None
-    for k, target in enumerate([out] + ([saved] if saved is not None else [])):
-        head = heads[k] if heads else None
-        tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head is not None else []) + (
-            ["strings.keras"] if model is not None else [])
-        made = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract "
-                           "--learn; the others copied",
-                "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
-                            "ppocr_head": {**asdict(PPOCR_HEAD),
-                                           "synthetic_per_lesson_copy": SAVED_SYNTHETIC_PER_LESSON if k else 0}
-                            if head is not None else None,
-                            "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
-                                              "synthetic_per_copy": adapt.SYNTHETIC_PER_USER,
-                                              "learning_rate": adapt.LEARNING_RATE} if model is not None else None,
-                            "seed": seed, "seconds": round(time.time() - started, 1)},
-                "base_models": {name: mnist.sha256_file(folder / name if name == "strings.keras" or digit_file is None
-                                                        else digit_file if name == "digits.keras" else folder / name)
-                                for name in adapt.MODEL_FILES}}
-        made["training"] = {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}
-        _write_folder(Path(target), folder, digit_file, model, head, made)
-        card = card or made
+    tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head else []) + (
+        ["strings.keras"] if model is not None else [])
+    card = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract --learn; "
+                       "the others copied",
+            "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
+                        "ppocr_head": {**asdict(PPOCR_HEAD), "synthetic_per_lesson_copy": 0} if head else None,
+                        "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
+                                          "synthetic_per_copy": adapt.SYNTHETIC_PER_USER,
+                                          "learning_rate": adapt.LEARNING_RATE} if model is not None else None,
+                        "seed": seed, "seconds": round(time.time() - started, 1)},
+            "base_models": {name: mnist.sha256_file(digit_file if digit_file and name == "digits.keras"
+                                                    else folder / name) for name in adapt.MODEL_FILES},
+            "training": {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}}
+    _write_folder(Path(out), folder, digit_file, model, head, card)
+    if saved is not None:
+        kept = card if not head else {**card, "learned": {**card["learned"], "ppocr_head": {
+            **card["learned"]["ppocr_head"], "synthetic_per_lesson_copy": SAVED_SYNTHETIC_PER_LESSON}}}
+        _write_folder(Path(saved), folder, digit_file, model, saved_head, kept)
     return card
 
 
 def _write_folder(out: Path, folder: Path, digit_file, model, head, card: dict) -> None:
     """``out`` replaced whole by ``folder``'s models with the tuned ones (``model``, the string
     reader; ``head``, (reader, weights, bias) of PP-OCRv6's layer) and ``card``: never half-written."""
-    from .readers import DECISION_FILE
     from .train import save_model
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for name in adapt.MODEL_FILES + (DECISION_FILE, PPOCR_HEAD_FILE):
-            for path in (folder / name, (folder / name).with_suffix(".json")):
-                if path.is_file() and path.name != "strings.keras":
-                    shutil.copy2(path, partial / path.name)
+        adapt.copy_models(folder, partial, leave=("strings.keras",) if model is not None else ())
         if digit_file is not None:
             shutil.copy2(digit_file, partial / "digits.keras")
         if model is not None:
             save_model(model, partial / "strings.keras")
-        else:
-            shutil.copy2(folder / "strings.keras", partial / "strings.keras")
         if head is not None:
             adapt.save_ppocr_head(partial / PPOCR_HEAD_FILE, *head)
         (partial / "adapted.json").write_text(json.dumps(card, indent=2) + "\n")
