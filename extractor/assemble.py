@@ -298,14 +298,15 @@ def _first(digit: int, probability: float, top) -> tuple[tuple[int, float], ...]
 
 def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] | None]], gray: np.ndarray,
                        classify, box: tuple[int, int, int, int] | None = None,
-                       readings: list | None = None) -> list[DigitString]:
+                       readings: list | None = None, amount: bool = False) -> list[DigitString]:
     """Glyph-by-glyph readings, each given with the box of the page's grey image ``gray`` that holds
     it, decided with the sequence readers' readings of those crops by one :class:`Decision`: the
     string reader's, all in one batch (or given as ``readings``, one sequence_readings entry per
     box, in order), and PP-OCRv6's where those give none and where our two readers do not agree
     surely without it (``skip_ppocr_above``), read in one batch. As they were where the classifier
     has no string reader or a reading has no box. An empty string reading keeps ``box`` (default:
-    the glyph reading's)."""
+    the glyph reading's). With ``amount``, PP-OCRv6 scores each text as an amount, its grouping
+    marks read as such (ctc.SequenceReading.as_amount)."""
     if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
     boxed = [(read, crop) for read, crop in reads if crop is not None]
@@ -317,7 +318,7 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
               if both["ppocr"] is None and not _sure_without_ppocr(read, both, decision)]
     if ppocr is not None and unsure:
         for k, reading in zip(unsure, ppocr.read([crops[k] for k in unsure])):
-            readings[k] = {**readings[k], "ppocr": reading}
+            readings[k] = {**readings[k], "ppocr": reading.as_amount() if amount else reading}
     decided_reads = iter([_decided_read(read, crop, both, box, decision)
                           for (read, crop), both in zip(boxed, readings)])
     return [next(decided_reads) if crop is not None else read for read, crop in reads]

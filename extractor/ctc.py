@@ -11,6 +11,9 @@ import numpy as np
 
 #: Classes of a reading's steps: digits 0-9, then the blank ("no digit here").
 BLANK = 10
+#: In a reading that tells the marks people group an amount's digits with (``grouped``), the
+#: eleventh class: a comma or a dot between digits. Its blank is then the blank without them.
+GROUP = 11
 #: A step's class below this probability is not followed by the N-best search: it changes no
 #: candidate's rank within the few strings kept.
 PRUNE = 1e-3
@@ -27,17 +30,36 @@ class SequenceReading:
 
     probs: np.ndarray = field(repr=False)
     columns: float = 1.0
+    #: The same steps with the grouping marks apart ((steps, 12): digits, the blank without them,
+    #: GROUP), where the reader tells them; None where it does not.
+    grouped: np.ndarray | None = field(default=None, repr=False)
+    #: Whether a text's log-probability counts the ways an amount's digits are grouped (as_amount).
+    amount: bool = False
     _known: dict = field(default_factory=dict, repr=False, compare=False)  # text -> log-probability
+
+    def as_amount(self) -> "SequenceReading":
+        """The same reading, scoring each text as an amount written plainly or grouped (amount_forms);
+        itself where the reader does not tell grouping marks apart."""
+        return self if self.grouped is None else SequenceReading(self.probs, self.columns, self.grouped, True)
 
     def log_probability(self, text: str) -> float:
         """The log-probability of ``text`` (digits only): every path that spells it, summed."""
-        return text_log_probability(self.probs, text)
+        return self.log_probabilities([text])[0]
 
     def log_probabilities(self, texts: list[str]) -> list[float]:
         """The log-probability of each of ``texts``, all in one pass over the steps (each text
-        worked out once per reading)."""
+        worked out once per reading). As an amount, a text's is the sum over the ways it may be
+        written (amount_forms) of that form's, its grouping marks read as such: where the writer
+        grouped the digits, a text grouped otherwise is unlikely (the comma of "95,40,000" is not
+        a 1, and "44,20,00" has lost a zero)."""
         new = [t for t in dict.fromkeys(texts) if t not in self._known]
-        self._known.update(zip(new, text_log_probabilities(self.probs, new)))
+        if self.amount and new:
+            forms = [amount_forms(t) for t in new]
+            flat = list(dict.fromkeys(f for fs in forms for f in fs))
+            found = dict(zip(flat, text_log_probabilities(self.grouped, flat)))
+            self._known.update((t, float(np.logaddexp.reduce([found[f] for f in fs]))) for t, fs in zip(new, forms))
+        else:
+            self._known.update(zip(new, text_log_probabilities(self.probs, new)))
         return [self._known[t] for t in texts]
 
     def best_path(self) -> str:
@@ -54,6 +76,18 @@ class SequenceReading:
         return self._known["n_best"][:n]
 
 
+def amount_forms(text: str) -> list[str]:
+    """The ways an amount's digits are written: plainly, grouped in thousands (125,000) and grouped
+    the Indian way (1,25,000), each mark written as a comma."""
+    forms = [text]
+    if len(text) > 3:
+        head, tail = text[:-3], text[-3:]
+        thousands = [head[max(0, k - 3): k] for k in range(len(head), 0, -3)][::-1]
+        indian = [head[max(0, k - 2): k] for k in range(len(head), 0, -2)][::-1]
+        forms += [",".join(thousands + [tail]), ",".join(indian + [tail])]
+    return list(dict.fromkeys(forms))
+
+
 def text_log_probability(probs: np.ndarray, text: str) -> float:
     """The log-probability a CTC output ((steps, 11), blank last) gives ``text``: the forward
     algorithm over every path that spells it, rescaled at each step so that long fields do not
@@ -63,7 +97,8 @@ def text_log_probability(probs: np.ndarray, text: str) -> float:
 
 def text_log_probabilities(probs: np.ndarray, texts: list[str]) -> list[float]:
     """text_log_probability for many texts at once: their label sequences side by side, padded
-    with labels no path reaches, through one forward pass."""
+    with labels no path reaches, through one forward pass. A comma in a text is the GROUP class
+    (of a reading that has one)."""
     if not texts:
         return []
     if len(probs) == 0:
@@ -72,7 +107,7 @@ def text_log_probabilities(probs: np.ndarray, texts: list[str]) -> list[float]:
     labels = np.full((len(texts), width), BLANK, np.int64)
     valid = np.zeros((len(texts), width), bool)
     for k, text in enumerate(texts):
-        labels[k, 1: 2 * len(text): 2] = [int(ch) for ch in text]
+        labels[k, 1: 2 * len(text): 2] = [GROUP if ch == "," else int(ch) for ch in text]
         valid[k, : 2 * len(text) + 1] = True
     can_skip = np.zeros((len(texts), width), bool)
     can_skip[:, 2:] = (labels[:, 2:] != BLANK) & (labels[:, 2:] != labels[:, :-2])

@@ -270,7 +270,8 @@ def _read_field(spec: FieldSpec, rect, ink: np.ndarray, classify, height: float,
         # kept: the printed sign before an amount and the "/-" closing it are left out.
         span = [g for g in main if found[0].x <= g.x + g.w / 2 <= found[-1].right] or found
         crop = strings.crop_box(span, segment.line_height(span), ink.shape, rect)
-        string = assemble.with_string_reader([(string, crop)], darkness.gray, classify, rect)[0]
+        string = assemble.with_string_reader([(string, crop)], darkness.gray, classify, rect,
+                                             amount=spec.kind == "amount")[0]
     problem = check(spec, string.text, found_count)
     if spec.kind == "date" and darkness is not None and rules is not None:
         whole = date_read_whole(spec, rect, string, darkness.gray, rules, classify)

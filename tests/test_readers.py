@@ -44,6 +44,28 @@ def test_repeated_digits_need_a_blank_between_them():
     assert reading.log_probability("00") > reading.log_probability("000") + 5
 
 
+def test_an_amount_is_read_with_its_grouping_marks():
+    assert ctc.amount_forms("4420000") == ["4420000", "4,420,000", "44,20,000"]
+    assert ctc.amount_forms("51000") == ["51000", "51,000"] and ctc.amount_forms("510") == ["510"]
+    # steps writing "44,20,000", its chained last zero faint
+    written = [4, ctc.BLANK, 4, ctc.GROUP, 2, 0, ctc.GROUP, 0, ctc.BLANK, 0, ctc.BLANK, 0, ctc.BLANK]
+    grouped = np.full((len(written), 12), 1e-3)
+    for step, cls in enumerate(written):
+        grouped[step, cls] = 1.0
+    grouped[11, ctc.BLANK] = 2.0
+    grouped /= grouped.sum(axis=1, keepdims=True)
+    folded = grouped[:, :11].copy()
+    folded[:, ctc.BLANK] += grouped[:, ctc.GROUP]   # as a digit reader reads it: a comma is no digit
+    plain = ctc.SequenceReading(folded, grouped=grouped)
+    amount = plain.as_amount()
+    # read as digits, a zero is lost; read as an amount, "44,20,00" is no grouping: 44,20,000 is
+    assert plain.n_best(1)[0][0] == "442000"
+    assert amount.n_best(1)[0][0] == "4420000"
+    assert amount.log_probability("4420000") > amount.log_probability("442000") + 5
+    assert amount.log_probability("4420000") == pytest.approx(plain.log_probability("4420000"), abs=0.01)
+    assert ctc.SequenceReading(folded).as_amount().amount is False  # a reader that tells no marks apart
+
+
 def _candidate(text, strings, pp, glyphs):
     return assemble.Candidate(text, strings, pp, glyphs)
 

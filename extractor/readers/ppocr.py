@@ -8,7 +8,8 @@ folded onto ours: a digit's look-alikes (o and O for 0, s and S for 5, ...) coun
 separators people write in numbers count as "no digit here", the blank, and every other character
 is left out (the rest renormalized: a step that looks most like a letter is read as the digit or
 separator it looks most like after it). So "1,00,000" and "2500/-" read as their digits, with no
-rule for either. Nothing is downloaded: the
+rule for either. Each reading also keeps the grouping marks (comma, dot) apart, so that an amount
+can be scored as an amount is written (ctc.SequenceReading.as_amount). Nothing is downloaded: the
 graph is the one the wheel installed.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..ctc import SequenceReading
+from ..ctc import BLANK, GROUP, SequenceReading
 from ..errors import DataError
 
 #: The graph inside the rapidocr wheel, found without importing the package (which would import
@@ -40,6 +41,9 @@ LOOK_ALIKES = {"0": "0oOD°", "1": "1", "2": "2zZ", "3": "3", "4": "4", "5": "5s
                "7": "7", "8": "8B", "9": "9gq"}
 #: Characters read as "no digit here" beside the recognizer's blank: what people write in numbers.
 SEPARATORS = ",.;:/-=' _"
+#: Of those, the marks that group an amount's digits (1,25,000): told apart where a field is read
+#: as an amount (ctc.SequenceReading.as_amount).
+GROUP_MARKS = ",."
 #: Crops of like widths (the widest at most LIKE_WIDTHS times the narrowest) are read together, at
 #: most BATCH at once.
 BATCH, LIKE_WIDTHS = 16, 1.25
@@ -90,6 +94,9 @@ class PPOCRReader:
         #: The characters kept, each with the class (digit, or the blank) it is read as.
         self.kept = np.concatenate(groups)
         self.classes = np.concatenate([np.full(len(g), c) for c, g in enumerate(groups)])
+        #: The same with the grouping marks as a class of their own (ctc.GROUP).
+        self.grouped_classes = np.where(np.isin(self.kept, [k for k, ch in enumerate(alphabet) if ch in GROUP_MARKS]),
+                                        GROUP, self.classes)
         found = {i.name: i for i in graph.graph.initializer}
         self.weights = numpy_helper.to_array(found[weights])[:, self.kept].astype(np.float32)
         self.bias = numpy_helper.to_array(found[bias])[self.kept].astype(np.float32)
@@ -126,18 +133,23 @@ class PPOCRReader:
         digits and the blank."""
         out = []
         for crop, features, width in zip(crops, self.features(crops), (prepared_width(c) for c in crops)):
-            out.append(SequenceReading(self.folded(features), crop.shape[1] / max(1.0, width) * STEP))
+            probs, grouped = self.folded(features)
+            out.append(SequenceReading(probs, crop.shape[1] / max(1.0, width) * STEP, grouped))
         return out
 
-    def folded(self, features: np.ndarray) -> np.ndarray:
+    def folded(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steps' features to (steps, 11) probabilities: the last layer over the kept characters,
-        each step's softmax over them (every other character left out), summed per class."""
+        each step's softmax over them (every other character left out), summed per class; and the
+        same (steps, 12) with the grouping marks a class of their own (ctc.GROUP)."""
         logits = features.astype(np.float64) @ self.weights + self.bias
         chances = np.exp(logits - logits.max(axis=1, keepdims=True))
-        out = np.zeros((len(features), 11), np.float64)
-        np.add.at(out.T, self.classes, chances.T)
-        out += 1e-9 * chances.sum(axis=1, keepdims=True)
-        return out / out.sum(axis=1, keepdims=True)
+        out = []
+        for classes, count in ((self.classes, BLANK + 1), (self.grouped_classes, GROUP + 1)):
+            summed = np.zeros((len(features), count), np.float64)
+            np.add.at(summed.T, classes, chances.T)
+            summed += 1e-9 * chances.sum(axis=1, keepdims=True)
+            out.append(summed / summed.sum(axis=1, keepdims=True))
+        return out[0], out[1]
 
 
 def last_layer(graph) -> tuple[str, str, str]:
