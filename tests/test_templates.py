@@ -235,8 +235,9 @@ def test_nist_form_through_a_template_made_by_template_init(tmp_path, classifier
 def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     """The built-in cheque template on 28 real cheques of 4 banks: one wide row each, the rupee sign
     and the closing "/-" left out of the amount; a date whose cells read no date is read whole by
-    every reader, and flagged. Floors are today's levels (date 27, amount 22 of 28) less a little;
-    bench/results.md has the rates."""
+    every reader, and flagged; the amount read as amounts are written (grouped 44,20,000, the
+    comma no 1). Floors are today's levels (date 27, amount 25 of 28) less a little; 22 amounts
+    before the grouping was read; bench/results.md has the rates."""
     folder = require_real("cheques", "truth.csv")
     out = tmp_path / "cheques.csv"
     run = subprocess.run([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--template", "cts2010",
@@ -247,7 +248,7 @@ def test_cts2010_reads_real_cheques_across_banks(tmp_path):
     assert sorted(table.source) == sorted(truth.index)
     dates = sum(truth.loc[r.source, "date"] == r.date for r in table.itertuples())
     amounts = sum(truth.loc[r.source, "amount_digits"] == r.amount for r in table.itertuples())
-    assert dates >= 26 and amounts >= 20, (dates, amounts)
+    assert dates >= 26 and amounts >= 23, (dates, amounts)
     assert all(r.needs_review == "True" for r in table.itertuples() if "date" in r.review_reason)
     mended = [r for r in table.itertuples() if "read whole as" in r.review_reason]
     assert sum(truth.loc[r.source, "date"] == r.date for r in mended) >= 2, mended
