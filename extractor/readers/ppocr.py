@@ -97,6 +97,9 @@ class PPOCRReader:
         #: The same with the grouping marks as a class of their own (ctc.GROUP).
         self.grouped_classes = np.where(np.isin(self.kept, [k for k, ch in enumerate(alphabet) if ch in GROUP_MARKS]),
                                         GROUP, self.classes)
+        #: Each kept character's class, one-hot, both ways: (kept characters, 11) and (..., 12).
+        self.class_sums = [np.eye(count)[classes] for classes, count in
+                           ((self.classes, BLANK + 1), (self.grouped_classes, GROUP + 1))]
         found = {i.name: i for i in graph.graph.initializer}
         self.weights = numpy_helper.to_array(found[weights])[:, self.kept].astype(np.float32)
         self.bias = numpy_helper.to_array(found[bias])[self.kept].astype(np.float32)
@@ -144,10 +147,8 @@ class PPOCRReader:
         logits = features.astype(np.float64) @ self.weights + self.bias
         chances = np.exp(logits - logits.max(axis=1, keepdims=True))
         out = []
-        for classes, count in ((self.classes, BLANK + 1), (self.grouped_classes, GROUP + 1)):
-            summed = np.zeros((len(features), count), np.float64)
-            np.add.at(summed.T, classes, chances.T)
-            summed += 1e-9 * chances.sum(axis=1, keepdims=True)
+        for sums in self.class_sums:
+            summed = chances @ sums + 1e-9 * chances.sum(axis=1, keepdims=True)
             out.append(summed / summed.sum(axis=1, keepdims=True))
         return out[0], out[1]
 
