@@ -76,6 +76,14 @@ class SequenceReading:
         return self._known["n_best"][:n]
 
 
+def marks_as_blank(grouped: np.ndarray) -> np.ndarray:
+    """A reading's (steps, 12) probabilities with the grouping marks apart, as (steps, 11): the
+    marks read as "no digit here", the blank."""
+    probs = grouped[:, : BLANK + 1].copy()
+    probs[:, BLANK] += grouped[:, GROUP]
+    return probs
+
+
 def amount_forms(text: str) -> list[str]:
     """The ways an amount's digits are written: plainly, grouped in thousands (125,000) and grouped
     the Indian way (1,25,000), each mark written as a comma."""

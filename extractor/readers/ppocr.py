@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..ctc import BLANK, GROUP, SequenceReading
+from ..ctc import GROUP, SequenceReading, marks_as_blank
 from ..errors import DataError
 
 #: The graph inside the rapidocr wheel, found without importing the package (which would import
@@ -94,12 +94,10 @@ class PPOCRReader:
         #: The characters kept, each with the class (digit, or the blank) it is read as.
         self.kept = np.concatenate(groups)
         self.classes = np.concatenate([np.full(len(g), c) for c, g in enumerate(groups)])
-        #: The same with the grouping marks as a class of their own (ctc.GROUP).
-        self.grouped_classes = np.where(np.isin(self.kept, [k for k, ch in enumerate(alphabet) if ch in GROUP_MARKS]),
-                                        GROUP, self.classes)
-        #: Each kept character's class, one-hot, both ways: (kept characters, 11) and (..., 12).
-        self.class_sums = [np.eye(count)[classes] for classes, count in
-                           ((self.classes, BLANK + 1), (self.grouped_classes, GROUP + 1))]
+        #: Each kept character's class one-hot, the grouping marks a class of their own (ctc.GROUP):
+        #: (kept characters, 12).
+        marks = np.isin(self.kept, [k for k, ch in enumerate(alphabet) if ch in GROUP_MARKS])
+        self.class_sums = np.eye(GROUP + 1)[np.where(marks, GROUP, self.classes)]
         found = {i.name: i for i in graph.graph.initializer}
         self.weights = numpy_helper.to_array(found[weights])[:, self.kept].astype(np.float32)
         self.bias = numpy_helper.to_array(found[bias])[self.kept].astype(np.float32)
@@ -136,21 +134,18 @@ class PPOCRReader:
         digits and the blank."""
         out = []
         for crop, features, width in zip(crops, self.features(crops), (prepared_width(c) for c in crops)):
-            probs, grouped = self.folded(features)
-            out.append(SequenceReading(probs, crop.shape[1] / max(1.0, width) * STEP, grouped))
+            grouped = self.folded(features)
+            out.append(SequenceReading(marks_as_blank(grouped), crop.shape[1] / max(1.0, width) * STEP, grouped))
         return out
 
-    def folded(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Steps' features to (steps, 11) probabilities: the last layer over the kept characters,
-        each step's softmax over them (every other character left out), summed per class; and the
-        same (steps, 12) with the grouping marks a class of their own (ctc.GROUP)."""
+    def folded(self, features: np.ndarray) -> np.ndarray:
+        """Steps' features to (steps, 12) probabilities: the last layer over the kept characters,
+        each step's softmax over them (every other character left out), summed per class, the
+        grouping marks a class of their own (ctc.GROUP; ctc.marks_as_blank folds them away)."""
         logits = features.astype(np.float64) @ self.weights + self.bias
         chances = np.exp(logits - logits.max(axis=1, keepdims=True))
-        out = []
-        for sums in self.class_sums:
-            summed = chances @ sums + 1e-9 * chances.sum(axis=1, keepdims=True)
-            out.append(summed / summed.sum(axis=1, keepdims=True))
-        return out[0], out[1]
+        summed = chances @ self.class_sums + 1e-9 * chances.sum(axis=1, keepdims=True)
+        return summed / summed.sum(axis=1, keepdims=True)
 
 
 def last_layer(graph) -> tuple[str, str, str]:
