@@ -90,8 +90,8 @@ def main():
              f"Made by `bench/learn.py` on {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores. "
              "Each set read as an unlabeled batch by `extractor extract ... --workers 2` in a fresh process, with "
              "and without `--learn --learn-save DIR`; time is all of it, start-up, both readings and the tuning "
-             "included (and the second tuning of PP-OCRv6's layer, with synthetic fields, for the folder kept for "
-             "later batches: about 80 s on cheque_amounts_large).", "",
+             "included. The folder `--learn-save` keeps holds the string reader tuned on the batch (PP-OCRv6's "
+             "layer as shipped).", "",
              "| set | exact, read once | exact, with --learn | gain | >= 0.9 once | >= 0.9 with --learn | "
              "time once | time with --learn |", "|---|---|---|---|---|---|---|---|"]
     sure = lambda r: "{}: {:.1%}".format(*r["calibration"]["0.9-1.0"])  # noqa: E731
