@@ -127,7 +127,7 @@ def crop_digits(reading, box: tuple[int, int, int, int]) -> list[Digit]:
 #: The decision's weights (see Decision), as fitted by bench/fit_decision.py on
 #: cheque_amounts_large; a models folder's decision.json replaces them.
 DECISION_WEIGHTS = {"strings": 0.2026, "ppocr": 0.6963, "glyphs": 0.0804, "glyphs_cannot_say": -1.3036, "none": -4.3819,
-                    "glyphs_unasked": 0.1267, "skip_glyphs_above": 0.95, "skip_ppocr_above": 0.9,
+                    "glyphs_unasked": 0.1267, "skip_glyphs_above": 0.95, "skip_ppocr_above": 0.8,
                     "without_ppocr": {"strings": 0.3844, "glyphs": 0.1488, "glyphs_cannot_say": -2.1708, "none": -3.7899}}
 #: A reader's log-probability of a candidate is counted at least this low (a reader that cannot
 #: spell it at all says no more than a very unlikely one does).
