@@ -43,6 +43,10 @@ def test_sure_fields_are_kept_and_unsure_ones_take_the_second_reading():
     assert second["confidence"] == round(learn.second_confidence(0.82), 4) < 0.8
     assert second["needs_review"] and second["review_reason"] == f"confidence {second['confidence']:.2f}"
     assert learn.second_confidence(0.999) > 0.99 and learn.second_confidence(0.5) == pytest.approx(0.5)
+    # a second reading much less sure than an unsure first one: the first stays
+    cut = {**unsure, "text": "25000000", "confidence": 0.62}
+    kept, = learn.merged([cut], [{**cut, "text": "2500000", "confidence": 0.43}], 0.8)
+    assert kept == cut and learn.second_confidence(0.43) < 0.62 - learn.KEEP_FIRST_MARGIN
     # strings found otherwise the second time: the page keeps its first reading whole
     assert learn.merged([sure, unsure], again[:1], 0.8) == [sure, unsure]
     assert learn.is_sure(sure) and not learn.is_sure(unsure) and not learn.is_sure({**sure, "error": "x"})
