@@ -270,18 +270,6 @@ def ppocr_examples(reader, crops, digits, seed: int, copies: int) -> tuple[list,
     return features, texts
 
 
-def synthetic_ppocr_examples(reader, count: int, seed: int, mnist_split) -> tuple[list, list]:
-    """The features of ``count`` synthetic fields (synth.py, MNIST digits from ``mnist_split``) and
-    their digits: mixed into a tuning, they hold the layer to the digits a batch did not show."""
-    from . import synth
-
-    rng = np.random.default_rng([seed, 37])
-    fonts = synth.find_fonts()
-    source = synth.mnist_by_label(mnist_split.images, mnist_split.labels)
-    fields = [synth.training_field(rng, fonts, source) for _ in range(count)]
-    return reader.features([image for image, _ in fields]), [digits for _, digits in fields]
-
-
 def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print, label: str = "",
                       tuning: HeadTuning = PPOCR_HEAD) -> tuple[np.ndarray, np.ndarray]:
     """PP-OCRv6's last layer fitted by CTC over the folded classes on ``features`` (their digits

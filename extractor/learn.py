@@ -56,6 +56,8 @@ PPOCR_HEAD = adapt.HeadTuning(copies=4, epochs=20, learning_rate=1e-3, l2=1e-3)
 PPOCR_HEAD_TUNINGS = 3
 #: Whether the string reader is tuned too (PP-OCRv6's last layer always is, where installed).
 TUNE_STRING_READER = True
+
+
 @dataclass
 class Lessons:
     """The sure fields of a first reading: grey crops and the strings read from them."""
@@ -128,10 +130,8 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
     if TUNE_STRING_READER:
         model = adapt.fine_tuned(folder / "strings.keras", lessons.crops, lessons.texts, EPOCHS, seed, mnist_split,
                                  log=log, label="learning: ", copies=COPIES_PER_EPOCH)[0]
-    tuned = ([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head else []) + (
-        ["strings.keras"] if model is not None else [])
-    card = {"adapted": f"{' and '.join(tuned) or 'nothing'} tuned on the batch's own sure fields by extract --learn; "
-                       "the others copied",
+    strings_tuned = ["strings.keras"] if model is not None else []
+    card = {"adapted": _tuned_text(([f"{PPOCR_HEAD_FILE} (PP-OCRv6's last layer)"] if head else []) + strings_tuned),
             "learned": {"fields": len(lessons.crops), "confidence_at_least": LEARN_ABOVE,
                         "ppocr_head": {**asdict(PPOCR_HEAD), "tunings_averaged": PPOCR_HEAD_TUNINGS} if head else None,
                         "string_reader": {"epochs": EPOCHS, "copies_per_epoch": COPIES_PER_EPOCH,
@@ -143,11 +143,14 @@ def tuned_models(lessons: Lessons, base, out, seed: int = 1, data=None, log=prin
             "training": {**run_facts(started, tf), "optimizer": f"Adam {adapt.LEARNING_RATE:g}"}}
     _write_folder(Path(out), folder, digit_file, model, head, card)
     if saved is not None:
-        kept = {**card, "adapted": (f"{'strings.keras tuned' if model is not None else 'nothing tuned'} on a batch's "
-                                    "own sure fields by extract --learn; the others copied"),
-                "learned": {**card["learned"], "ppocr_head": None}}
+        kept = {**card, "adapted": _tuned_text(strings_tuned), "learned": {**card["learned"], "ppocr_head": None}}
         _write_folder(Path(saved), folder, digit_file, model, None, kept)
     return card
+
+
+def _tuned_text(names: list[str]) -> str:
+    """A tuned folder's card's "adapted": which of its models were tuned, and on what."""
+    return f"{' and '.join(names) or 'nothing'} tuned on the batch's own sure fields by extract --learn; the others copied"
 
 
 def _write_folder(out: Path, folder: Path, digit_file, model, head, card: dict) -> None:
