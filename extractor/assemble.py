@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import strings
-from .ctc import SequenceReading
+from .ctc import Looks, SequenceReading
 from .model import NOT_A_DIGIT
 from .segment import SURE, Glyph
 
@@ -127,7 +128,7 @@ def crop_digits(reading, box: tuple[int, int, int, int]) -> list[Digit]:
 #: The decision's weights (see Decision), as fitted by bench/fit_decision.py on
 #: cheque_amounts_large; a models folder's decision.json replaces them.
 DECISION_WEIGHTS = {"strings": 0.2026, "ppocr": 0.6963, "glyphs": 0.0804, "glyphs_cannot_say": -1.3036, "none": -4.3819,
-                    "glyphs_unasked": 0.1267, "skip_glyphs_above": 0.95, "skip_ppocr_above": 0.8,
+                    "glyphs_unasked": 0.1267, "skip_glyphs_above": 0.95, "skip_ppocr_above": 0.8, "look_again_below": 0.6,
                     "without_ppocr": {"strings": 0.3844, "glyphs": 0.1488, "glyphs_cannot_say": -2.1708, "none": -3.7899}}
 #: A reader's log-probability of a candidate is counted at least this low (a reader that cannot
 #: spell it at all says no more than a very unlikely one does).
@@ -136,6 +137,9 @@ FLOOR = -25.0
 GLYPH_UNLIKELY = 1e-4
 #: Candidates taken from each sequence reader's N best.
 N_BEST = 5
+#: A doubtful field's other looks (other_looks): paper added above and below, this share of its
+#: height each; and the crop narrowed and widened to these shares of its width.
+TALLER_BY, NARROWER, WIDER = 1 / 6, 0.85, 1.2
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,9 @@ class Decision:
     glyph reader's split search is most of a field's time, and on such fields it changes next to
     nothing. Likewise a string found on a page or in a template, which the glyph reader has read
     already, is not read by PP-OCRv6 where our two readers read the same text at least
-    ``skip_ppocr_above`` surely without it (docs/how-it-works.md)."""
+    ``skip_ppocr_above`` surely without it (docs/how-it-works.md). A field decided below
+    ``look_again_below`` is read again by the sequence readers in other looks (other_looks), each
+    candidate scored by its mean over the looks (ctc.Looks), and decided again."""
 
     weights: dict = field(default_factory=lambda: dict(DECISION_WEIGHTS))
 
@@ -306,7 +312,8 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
     surely without it (``skip_ppocr_above``), read in one batch. As they were where the classifier
     has no string reader or a reading has no box. An empty string reading keeps ``box`` (default:
     the glyph reading's). With ``amount``, PP-OCRv6 scores each text as an amount, its grouping
-    marks read as such (ctc.SequenceReading.as_amount)."""
+    marks read as such (ctc.SequenceReading.as_amount), and is not looked at again (a template's
+    amounts, cut tight and scored over their groupings, read no better for it: docs/how-it-works.md)."""
     if getattr(classify, "strings", None) is None:
         return [read for read, _ in reads]
     boxed = [(read, crop) for read, crop in reads if crop is not None]
@@ -319,9 +326,49 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
     if ppocr is not None and unsure:
         for k, reading in zip(unsure, ppocr.read([crops[k] for k in unsure])):
             readings[k] = {**readings[k], "ppocr": reading.as_amount() if amount else reading}
+    doubtful = [] if amount else [k for k, ((read, _), both) in enumerate(zip(boxed, readings))
+                                  if decision(candidates(read, {"strings": both["sequence"], "ppocr": both["ppocr"]}))[1]
+                                  < decision.weights["look_again_below"]]
+    for k, both in zip(doubtful, looked_again([crops[k] for k in doubtful], [readings[k] for k in doubtful], classify)):
+        readings[k] = both
     decided_reads = iter([_decided_read(read, crop, both, box, decision)
                           for (read, crop), both in zip(boxed, readings)])
     return [next(decided_reads) if crop is not None else read for read, crop in reads]
+
+
+def other_looks(crop: np.ndarray) -> list[np.ndarray]:
+    """A field's crop as the sequence readers may see it otherwise: with paper above and below it
+    (TALLER_BY), narrowed and widened (NARROWER, WIDER). The margins a crop is cut with and a
+    writer's spacing mislead a reader on some fields and not on others."""
+    h, w = crop.shape[:2]
+    if not h or not w:
+        return []
+    paper = int(np.percentile(crop, 90))
+    pad = max(1, round(TALLER_BY * h))
+    return [cv2.copyMakeBorder(crop, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=paper),
+            cv2.resize(crop, (max(1, round(NARROWER * w)), h), interpolation=cv2.INTER_AREA),
+            cv2.resize(crop, (max(1, round(WIDER * w)), h), interpolation=cv2.INTER_LINEAR)]
+
+
+def looked_again(crops: list[np.ndarray], readings: list[dict], classify) -> list[dict]:
+    """Doubtful fields' readings (as with_string_reader holds them) with each sequence reader's
+    readings of the crop's other looks joined to its first (ctc.Looks); PP-OCRv6 only where it read
+    the crop, as an amount where it read it as one. All looks of all crops in one batch per reader."""
+    if not crops:
+        return []
+    looks = [other_looks(c) for c in crops]
+    again = iter(SequenceReading(s.steps) for s in strings.read_crops(classify.strings, [v for vs in looks for v in vs]))
+    ppocr = getattr(classify, "ppocr", None)
+    asked = [k for k, r in enumerate(readings) if r["ppocr"] is not None and ppocr is not None]
+    pp = iter(ppocr.read([v for k in asked for v in looks[k]])) if asked else iter(())
+    out = []
+    for k, (both, vs) in enumerate(zip(readings, looks)):
+        sequence = Looks((both["sequence"], *[next(again) for _ in vs]), FLOOR)
+        first = both["ppocr"]
+        if k in asked:
+            first = Looks((first, *[r.as_amount() if first.amount else r for r in (next(pp) for _ in vs)]), FLOOR)
+        out.append({**both, "sequence": sequence, "ppocr": first})
+    return out
 
 
 def _sure_without_ppocr(glyph_read: DigitString, both: dict, decision: Decision) -> bool:

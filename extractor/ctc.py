@@ -76,6 +76,32 @@ class SequenceReading:
         return self._known["n_best"][:n]
 
 
+
+@dataclass(frozen=True)
+class Looks:
+    """One reader's readings of the same field in several looks (the crop as cut, and as
+    other_looks gives it), read as one: a text's log-probability is its mean over the looks, each
+    counted at least ``floor``, and the candidates are the first look's. Where one look of a
+    doubtful field is misled by how the crop was cut (its margins, its writer's spacing), the
+    others outvote it."""
+
+    looks: tuple[SequenceReading, ...]
+    floor: float = IMPOSSIBLE
+
+    def log_probabilities(self, texts: list[str]) -> list[float]:
+        each = np.array([look.log_probabilities(texts) for look in self.looks])
+        return [float(v) for v in np.maximum(each, self.floor).mean(axis=0)]
+
+    def log_probability(self, text: str) -> float:
+        return self.log_probabilities([text])[0]
+
+    def best_path(self) -> str:
+        return self.looks[0].best_path()
+
+    def n_best(self, n: int = 5) -> list[tuple[str, float]]:
+        texts = [t for t, _ in self.looks[0].n_best(n)]
+        return sorted(zip(texts, self.log_probabilities(texts)), key=lambda p: -p[1])
+
 def marks_as_blank(grouped: np.ndarray) -> np.ndarray:
     """A reading's (steps, 12) probabilities with the grouping marks apart, as (steps, 11): the
     marks read as "no digit here", the blank."""

@@ -132,3 +132,39 @@ def test_the_decision_over_three_readers_reads_more_real_amounts_than_any_reader
     three = evaluate.evaluate_string_folder(folder, classify=classifier)["exact"]
     without_pp = evaluate.evaluate_string_folder(folder, classify=api.Classifier(with_ppocr=False))["exact"]
     assert three >= 0.88 and three >= without_pp + 0.05, (three, without_pp)  # 93.8% and 82.0% on 2026-12-07
+
+
+def test_a_field_looked_at_again_is_scored_by_the_mean_over_its_looks():
+    def one_digit(seven, one):
+        probs = np.full((3, 11), 1e-4)
+        probs[[0, 2], ctc.BLANK] = 1.0
+        probs[1, [7, 1]] = seven, one
+        return ctc.SequenceReading(probs / probs.sum(axis=1, keepdims=True))
+
+    first, second = one_digit(0.7, 0.3), one_digit(0.1, 0.9)  # a 7 in the crop as cut, a 1 in the other looks
+    looks = ctc.Looks((first, second, second))
+    assert [t for t, _ in first.n_best(2)] == ["7", "1"]
+    assert [t for t, _ in looks.n_best(2)] == ["1", "7"]  # the first look's candidates, ranked by all three
+    mean = np.mean([r.log_probability("7") for r in (first, second, second)])
+    assert looks.log_probability("7") == pytest.approx(mean)
+    assert ctc.Looks((first,), floor=-5.0).log_probability("7777") == -5.0  # a look that cannot spell it says no less
+
+
+def test_other_looks_keep_the_field_and_change_its_margins_and_spacing():
+    crop = _printed("2500")[:, :200]
+    taller, narrower, wider = assemble.other_looks(crop)
+    assert taller.shape[0] > crop.shape[0] and taller.shape[1] == crop.shape[1] and taller[0].min() == 255
+    assert narrower.shape[1] < crop.shape[1] < wider.shape[1] and narrower.shape[0] == wider.shape[0] == crop.shape[0]
+    assert assemble.other_looks(crop[:0]) == []
+
+
+def test_doubtful_real_amounts_looked_at_again_read_more_of_them(classifier):
+    from extractor.pipeline import read_field_image
+
+    folder = require_real("cheque_amounts_large", "labels.csv")
+    table = evaluate.read_labels(folder, "digits").iloc[:270]
+    images = [cv2.imread(str(folder / name)) for name in table["file"]]
+    once = api.Classifier()
+    once.decision = assemble.Decision({**classifier.decision.weights, "look_again_below": 0.0})
+    looked, first = ([read_field_image(im, c).text == t for im, t in zip(images, table["digits"])] for c in (classifier, once))
+    assert sum(looked) >= sum(first) + 3, (sum(looked), sum(first))
