@@ -353,20 +353,18 @@ def other_looks(crop: np.ndarray) -> list[np.ndarray]:
 def looked_again(crops: list[np.ndarray], readings: list[dict], classify) -> list[dict]:
     """Doubtful fields' readings (as with_string_reader holds them) with each sequence reader's
     readings of the crop's other looks joined to its first (ctc.Looks); PP-OCRv6 only where it read
-    the crop, as an amount where it read it as one. All looks of all crops in one batch per reader."""
+    the crop. All looks of all crops in one batch per reader."""
     if not crops:
         return []
     looks = [other_looks(c) for c in crops]
     again = iter(SequenceReading(s.steps) for s in strings.read_crops(classify.strings, [v for vs in looks for v in vs]))
     ppocr = getattr(classify, "ppocr", None)
-    asked = [k for k, r in enumerate(readings) if r["ppocr"] is not None and ppocr is not None]
-    pp = iter(ppocr.read([v for k in asked for v in looks[k]])) if asked else iter(())
+    asked = {k for k, r in enumerate(readings) if r["ppocr"] is not None and ppocr is not None}
+    pp = iter(ppocr.read([v for k in sorted(asked) for v in looks[k]])) if asked else iter(())
     out = []
     for k, (both, vs) in enumerate(zip(readings, looks)):
         sequence = Looks((both["sequence"], *[next(again) for _ in vs]), FLOOR)
-        first = both["ppocr"]
-        if k in asked:
-            first = Looks((first, *[r.as_amount() if first.amount else r for r in (next(pp) for _ in vs)]), FLOOR)
+        first = Looks((both["ppocr"], *[next(pp) for _ in vs]), FLOOR) if k in asked else both["ppocr"]
         out.append({**both, "sequence": sequence, "ppocr": first})
     return out
 
