@@ -224,12 +224,16 @@ def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate
     """Every reader's likeliest texts for one field (the glyph reader's one, each sequence reader's
     N_BEST: ``readings`` maps "strings" and "ppocr" to a ctc.SequenceReading or None), each scored
     under every reader; ``glyph_read`` None where the glyph reader was not asked. An empty text is
-    a candidate only where no reader read a digit."""
+    a candidate only where no reader read a digit, or where every reader's likeliest reading is
+    none (a blank field, which a sequence reader's unlikelier texts would otherwise fill)."""
     texts = [glyph_read.text] if glyph_read is not None else []
+    bests = []
     for reading in readings.values():
         if reading is not None:
             texts += [t for t, _ in reading.n_best(N_BEST)]
-    texts = list(dict.fromkeys(t for t in texts if t)) or [""]
+            bests.append(reading.n_best(1)[0][0] if reading.n_best(1) else "")
+    blank = bool(bests) and not any(bests) and (glyph_read is None or not glyph_read.text)
+    texts = ([""] if blank else []) + list(dict.fromkeys(t for t in texts if t)) or [""]
     out = []
     scored = {name: (r.log_probabilities(texts) if r is not None else [None] * len(texts))
               for name, r in readings.items()}

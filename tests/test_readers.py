@@ -168,3 +168,10 @@ def test_doubtful_real_amounts_looked_at_again_read_more_of_them(classifier):
     once.decision = assemble.Decision({**classifier.decision.weights, "look_again_below": 0.0})
     looked, first = ([read_field_image(im, c).text == t for im, t in zip(images, table["digits"])] for c in (classifier, once))
     assert sum(looked) >= sum(first) + 3, (sum(looked), sum(first))
+
+
+def test_a_blank_field_reads_empty_and_is_flagged(classifier):
+    from extractor.pipeline import read_field_image
+
+    read = read_field_image(np.full((40, 200), 255, np.uint8), classifier)  # read "1" at 0.15 before 2026-12-07
+    assert read.text == "" and assemble.needs_review(read)
