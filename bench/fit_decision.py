@@ -31,6 +31,8 @@ REAL = ROOT.parent / "shared" / "data" / "real"
 BUILD = ROOT / "build" / "decision"
 FIT_ON = "cheque_amounts_large"
 NAMES = ["strings", "ppocr", "glyphs", "glyphs_cannot_say", "none"]  # fitted first, then glyphs_unasked
+#: The decision's thresholds: chosen (docs/how-it-works.md), copied from assemble.DECISION_WEIGHTS.
+CHOSEN = ["skip_glyphs_above", "skip_ppocr_above", "look_again_below"]
 
 
 class Recorder:
@@ -173,7 +175,7 @@ def main():
     fit_alone = minimize(negative_log_likelihood, start, args=(alone_fields, truths), method="Nelder-Mead",
                          options={"maxiter": 4000, "xatol": 1e-3, "fatol": 1e-3})
     weights["without_ppocr"] = {n: round(float(v), 4) for n, v in zip(NAMES, fit_alone.x) if n != "ppocr"}
-    for chosen in ("skip_glyphs_above", "skip_ppocr_above", "look_again_below"):
+    for chosen in CHOSEN:
         weights[chosen] = assemble.DECISION_WEIGHTS[chosen]
     print("fitted:", weights)
     never = {"skip_glyphs_above": 2.0}
@@ -204,7 +206,7 @@ def main():
                              "sha256": sha256_file(ppocr.model_path()), "licence": "Apache-2.0 (PaddleOCR, RapidOCR)"}}
         card = {"weights": weights, "readers": readers, "fitted_on": f"{FIT_ON} ({len(truths)} real amount fields), maximum likelihood, "
                 "Nelder-Mead, by bench/fit_decision.py", "numbers_fitted": len(NAMES) + 1 + len(NAMES) - 1,
-                "chosen, not fitted": ["skip_glyphs_above", "skip_ppocr_above", "look_again_below"],
+                "chosen, not fitted": CHOSEN,
                 "date": str(date.today()), "machine": f"{platform.machine()}, {platform.python_version()}",
                 "exact_on_fit_set": round(results[(FIT_ON, "fitted")]["exact"], 4)}
         (ROOT / "models" / DECISION_FILE).write_text(json.dumps(card, indent=2) + "\n")

@@ -230,8 +230,9 @@ def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate
     bests = []
     for reading in readings.values():
         if reading is not None:
-            texts += [t for t, _ in reading.n_best(N_BEST)]
-            bests.append(reading.n_best(1)[0][0] if reading.n_best(1) else "")
+            found = [t for t, _ in reading.n_best(N_BEST)]
+            texts += found
+            bests.append(found[0])
     blank = bool(bests) and not any(bests) and (glyph_read is None or not glyph_read.text)
     texts = ([""] if blank else []) + list(dict.fromkeys(t for t in texts if t)) or [""]
     out = []
@@ -331,8 +332,7 @@ def with_string_reader(reads: list[tuple[DigitString, tuple[int, int, int, int] 
         for k, reading in zip(unsure, ppocr.read([crops[k] for k in unsure])):
             readings[k] = {**readings[k], "ppocr": reading.as_amount() if amount else reading}
     doubtful = [] if amount else [k for k, ((read, _), both) in enumerate(zip(boxed, readings))
-                                  if decision(candidates(read, {"strings": both["sequence"], "ppocr": both["ppocr"]}))[1]
-                                  < decision.weights["look_again_below"]]
+                                  if decision(candidates(read, _sequences(both)))[1] < decision.weights["look_again_below"]]
     for k, both in zip(doubtful, looked_again([crops[k] for k in doubtful], [readings[k] for k in doubtful], classify)):
         readings[k] = both
     decided_reads = iter([_decided_read(read, crop, both, box, decision)
@@ -391,8 +391,12 @@ def _decided_read(read: DigitString, crop: tuple[int, int, int, int], both: dict
         # fired, narrower than the digits
         x, y, w, h = crop
         string_read = replace(string_read, x=x, y=y, w=w, h=h, confidence=reading.confidence)
-    sequences = {"strings": both["sequence"], "ppocr": both["ppocr"]}
-    return decided(read, string_read, sequences, decision)
+    return decided(read, string_read, _sequences(both), decision)
+
+
+def _sequences(both: dict) -> dict:
+    """A field's sequence readings (as with_string_reader holds them) as candidates() takes them."""
+    return {"strings": both["sequence"], "ppocr": both["ppocr"]}
 
 
 def split_at_gaps(digits: list[Digit], height: float) -> list[list[Digit]]:

@@ -76,7 +76,6 @@ class SequenceReading:
         return self._known["n_best"][:n]
 
 
-
 @dataclass(frozen=True)
 class Looks:
     """One reader's readings of the same field in several looks (the crop as cut, and as
