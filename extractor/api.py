@@ -11,7 +11,7 @@ import os
 
 import pandas as pd
 
-from . import batch
+from . import batch, dates
 from .errors import BadArgument
 from .pages import find_inputs
 from .pipeline import LAYOUTS, Options, annotation_path, read_digit_image, read_field_image, read_page_image
@@ -39,6 +39,9 @@ def extract(inputs, layout: str = Options.layout, model: str | None = None,
     are journaled as it finishes; ``resume`` then skips the pages the journal already holds, so an
     interrupted run continues and ends with exactly the rows of an uninterrupted one.
 
+    A template's dates read unsurely are read again knowing the years of the batch's sure dates
+    (dates.py); the table's ``attrs["dates"]`` says which years and what changed.
+
     With ``learn`` (a learn.Learner), the batch teaches the readers its writers: after the first
     reading, ``learn`` is given every page's rows and reads again what it chooses (learn.py); the
     table's ``attrs["learned"]`` says what was learned from and what changed.
@@ -58,9 +61,22 @@ def extract(inputs, layout: str = Options.layout, model: str | None = None,
     position = {item: index for index, item in enumerate(items)}
     run = {"options": options, "workers": workers, "classify": classify, "scheduler": scheduler, "progress": progress}
     read = read_units(units, journal, resume, model=model, **run)
+    planned = len(units)
+
+    def read_again(again, with_years):  # pages with an unsure date, knowing the batch's years
+        nonlocal planned
+        planned += len(again)
+        if on_plan:
+            on_plan(planned)
+        return read_units(again, dates.journal_of(journal) if journal else None, resume, with_years, workers, model,
+                          classify, scheduler, progress)
+
+    read, run["options"], dated = dates.read_dates_again(units, read, options, read_again)
     learned = None
     if learn is not None:
-        read, learned = learn(units, read, journal, resume, model, on_plan, **run)
+        more = planned - len(units)
+        read, learned = learn(units, read, journal, resume, model,
+                              (lambda total: on_plan(total + more)) if on_plan else None, **run)
     pages_of: dict[int, dict[int, list[dict]]] = {}
     for unit in units:
         pages_of.setdefault(position[unit.item], {})[unit.page] = read[unit]
@@ -72,6 +88,8 @@ def extract(inputs, layout: str = Options.layout, model: str | None = None,
     frame.attrs["skipped"] = found.skipped  # files in the folders that are not images or PDFs
     if learned is not None:
         frame.attrs["learned"] = learned
+    if dated:
+        frame.attrs["dates"] = dated
     return frame
 
 

@@ -198,10 +198,12 @@ class Decision:
             total += w["glyphs_cannot_say"] if c.glyphs is None else w["glyphs"] * max(FLOOR, c.glyphs)
         return total
 
-    def __call__(self, candidates: list[Candidate]) -> tuple[Candidate, float]:
-        """The likeliest candidate and the probability that it is the field's text."""
+    def __call__(self, candidates: list[Candidate], prior: list[float] | None = None) -> tuple[Candidate, float]:
+        """The likeliest candidate and the probability that it is the field's text; ``prior``, where
+        given, adds to each candidate's score what is known of the field beyond its ink (a date's
+        year in a batch of dates, fields.year_log_prior)."""
         none = self.weights["none"] if candidates[0].ppocr is not None else self.weights["without_ppocr"]["none"]
-        scores = np.array([self.score(c) for c in candidates] + [none])
+        scores = np.array([self.score(c) + (prior[k] if prior else 0.0) for k, c in enumerate(candidates)] + [none])
         p = np.exp(scores - scores.max())
         p /= p.sum()
         best = int(np.argmax(p[:-1]))
@@ -220,10 +222,11 @@ def glyph_log_probability(glyph_read: DigitString, text: str) -> float | None:
     return float(total)
 
 
-def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate]:
+def candidates(glyph_read: DigitString | None, readings: dict, also=None) -> list[Candidate]:
     """Every reader's likeliest texts for one field (the glyph reader's one, each sequence reader's
-    N_BEST: ``readings`` maps "strings" and "ppocr" to a ctc.SequenceReading or None), each scored
-    under every reader; ``glyph_read`` None where the glyph reader was not asked. An empty text is
+    N_BEST: ``readings`` maps "strings" and "ppocr" to a ctc.SequenceReading or None), and the
+    texts ``also`` (a function of those texts, where given) proposes from them, each scored under
+    every reader; ``glyph_read`` None where the glyph reader was not asked. An empty text is
     a candidate only where no reader read a digit, or where every reader's likeliest reading is
     none (a blank field, which a sequence reader's unlikelier texts would otherwise fill)."""
     texts = [glyph_read.text] if glyph_read is not None else []
@@ -235,6 +238,8 @@ def candidates(glyph_read: DigitString | None, readings: dict) -> list[Candidate
             bests.append(found[0])
     blank = bool(bests) and not any(bests) and (glyph_read is None or not glyph_read.text)
     texts = ([""] if blank else []) + list(dict.fromkeys(t for t in texts if t)) or [""]
+    if also is not None:
+        texts = list(dict.fromkeys(texts + list(also(texts))))
     out = []
     scored = {name: (r.log_probabilities(texts) if r is not None else [None] * len(texts))
               for name, r in readings.items()}

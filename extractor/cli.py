@@ -98,6 +98,7 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
     import time
 
     from . import api
+    from .dates import journal_of
     from .learn import Learner, learning_files
     from .records import write_csv, write_xlsx
 
@@ -140,6 +141,8 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
         if xlsx:
             write_xlsx(table, xlsx)
         os.unlink(str(output) + ".journal")  # the output is complete: the journal has done its job
+        if os.path.exists(dates_journal := journal_of(str(output) + ".journal")):
+            os.unlink(dates_journal)
         if learn:
             import shutil
 
@@ -157,6 +160,10 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
                f"{failed['source'].nunique()} errors, "
                + (f"{len(skipped)} skipped (not images or PDFs), " if skipped else "")
                + f"{time.time() - started:.1f}s -> {output}", err=True)
+    dated = frame.attrs.get("dates")
+    if dated and "skipped" not in dated:
+        click.echo(f"dates: {dated['read_again']} unsure dates read again knowing the years of {dated['sure']} sure ones "
+                   f"({', '.join(map(str, dated['years']))}), {dated['changed']} changed", err=True)
     learned = frame.attrs.get("learned")
     if learned is not None:
         click.echo(f"learned: {learned['skipped']}; nothing read again" if "skipped" in learned else

@@ -40,6 +40,15 @@ FAINT_SHARE = 0.4
 FAINT_PART = 0.1
 #: The years a four-digit year may be: a date read outside them holds a misread digit.
 YEARS = (1900, 2099)
+#: A date in a batch is likelier in the years its other dates were read surely in, as a person
+#: going through a stack of cheques knows they were written within a year or so of each other: a
+#: year's prior is the mean over the batch's sure years of exp(-|year - theirs| / YEAR_SPREAD), at
+#: least YEAR_FLOOR, over the likeliest year's (chosen numbers: a year one off the batch's costs
+#: about 1 of log-odds, one far from all of them 3). It is a log-probability added to the decision's
+#: calibrated log-odds, so its weight is 1 (YEAR_WEIGHT; 0.5 was tried first: docs/experiments.md).
+YEAR_SPREAD, YEAR_FLOOR, YEAR_WEIGHT = 1.0, 0.05, 1.0
+#: Every date read is tried in the batch's commonest years too (at most this many of them).
+YEARS_TRIED = 3
 #: The probability given to a digit none of a glyph's likeliest readings is.
 UNLIKELY = 1e-6
 #: The sequence readers read a date box with this share of its width beyond each side.
@@ -303,11 +312,13 @@ def date_read_whole(spec: FieldSpec, rect, cells: assemble.DigitString, gray: np
     both = assemble.sequence_readings([crop], classify)[0]
     readings = {"strings": both["sequence"], "ppocr": both["ppocr"]}
     pattern = spec.pattern or "DDMMYYYY"
-    dates = [c for c in assemble.candidates(cells, readings) if not date_problem(c.text, pattern)]
+    also = (lambda texts: in_years(texts, pattern, spec.years)) if spec.years else None
+    dates = [c for c in assemble.candidates(cells, readings, also) if not date_problem(c.text, pattern)]
     if not dates:
         return None
     decision = getattr(classify, "decision", None) or assemble.Decision()
-    chosen, confidence = decision(dates)
+    prior = [year_log_prior(date_year(c.text, pattern), spec.years) for c in dates] if spec.years else None
+    chosen, confidence = decision(dates, prior)
     boxed = (assemble.string_of(spec.name, [], rect) if len(cells.digits) != len(chosen.text) else cells)
     return assemble.decided_as(boxed, chosen.text, confidence, rect)
 
@@ -317,7 +328,7 @@ def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: s
     allow (one misread digit of a clear date, a 2 read as 8 in the year, is mended), flagged for
     review with both reads; left as read when no date fits its digits."""
     pattern = spec.pattern or "DDMMYYYY"
-    mended = likeliest_date([d.top for d in digits], pattern)
+    mended = likeliest_date([d.top for d in digits], pattern, spec.years)
     if mended is None:
         return FieldReading(spec, assemble.string_of(spec.name, digits, rect), problem)
     read = "".join(str(d.value) for d in digits)
@@ -328,10 +339,12 @@ def date_reading(spec: FieldSpec, digits: list[assemble.Digit], rect, problem: s
                         f"read {read}, {problem.removeprefix(f'date {read}: ')}; likeliest date {mended}")
 
 
-def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str) -> str | None:
+def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str,
+                   years: tuple[int, ...] = ()) -> str | None:
     """The calendar date written as ``pattern`` (DD, MM and YY or YYYY) whose digits are likeliest,
-    given each position's likeliest readings as (digit, probability); a digit none of a position's
-    readings is counts as UNLIKELY. None when the readings do not match the pattern's length."""
+    given each position's likeliest readings as (digit, probability) and the batch's sure ``years``
+    (year_log_prior); a digit none of a position's readings is counts as UNLIKELY. None when the
+    readings do not match the pattern's length."""
     if len(readings) != len(pattern) or "DD" not in pattern or "MM" not in pattern:
         return None
     logp = np.full((len(pattern), 10), np.log(UNLIKELY))
@@ -344,10 +357,11 @@ def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str) 
         return float(sum(logp[at + k, int(c)] for k, c in enumerate(f"{value:0{len(key)}d}")))
 
     year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
-    years = range(YEARS[0], YEARS[1] + 1) if year_key == "YYYY" else range(100) if year_key else [2000]
-    year_scores = {y: score(year_key, y) if year_key else 0.0 for y in years}
+    possible = range(YEARS[0], YEARS[1] + 1) if year_key == "YYYY" else range(100) if year_key else [2000]
+    year_scores = {y: (score(year_key, y) + year_log_prior(y if year_key == "YYYY" else 2000 + y, years))
+                   if year_key else 0.0 for y in possible}
     best_year = max(year_scores, key=year_scores.get)
-    leap_years = [y for y in years if calendar.isleap(y if year_key != "YY" else 2000 + y)]
+    leap_years = [y for y in possible if calendar.isleap(y if year_key != "YY" else 2000 + y)]
     best_leap = max(leap_years, key=year_scores.get) if leap_years else None
     best = None
     for month in range(1, 13):
@@ -525,6 +539,49 @@ def check(spec: FieldSpec, text: str, glyphs: int) -> str:
     if spec.length and len(text) != spec.length:
         return f"{len(text)} digits, expected {spec.length}"
     return ""
+
+
+def date_year(text: str, pattern: str) -> int | None:
+    """The year of a date ``text`` written as ``pattern`` (YY read as 20YY), or None."""
+    for key in ("YYYY", "YY"):
+        at = pattern.find(key)
+        if at >= 0 and len(text) == len(pattern) and text[at: at + len(key)].isdigit():
+            year = int(text[at: at + len(key)])
+            return year if key == "YYYY" else 2000 + year
+    return None
+
+
+def year_log_prior(year: int | None, seen: tuple[int, ...]) -> float:
+    """How much likelier (log) a date in ``year`` is than one in the likeliest year, for a batch
+    whose sure dates are in the years ``seen`` (YEAR_SPREAD, YEAR_FLOOR, YEAR_WEIGHT); 0 where the
+    batch says nothing."""
+    if not seen or year is None:
+        return 0.0
+    seen_years = np.asarray(seen, float)
+
+    def share(y: float) -> float:
+        return float(np.mean(np.exp(-np.abs(y - seen_years) / YEAR_SPREAD)))
+
+    top = max(share(y) for y in set(seen))  # a sum of such peaks is highest at one of them
+    return YEAR_WEIGHT * float(np.log(max(share(year), YEAR_FLOOR) / top))
+
+
+def in_years(texts: list[str], pattern: str, seen: tuple[int, ...]) -> list[str]:
+    """Each date of ``texts`` written in the batch's YEARS_TRIED commonest sure years instead of
+    its own: a date whose year the readers misread is still among the candidates."""
+    year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
+    if not year_key:
+        return []
+    at = pattern.find(year_key)
+    counts = {}
+    for y in seen:
+        counts[y] = counts.get(y, 0) + 1
+    common = sorted(counts, key=lambda y: (-counts[y], y))[:YEARS_TRIED]
+    out = []
+    for text in texts:
+        if len(text) == len(pattern):
+            out += [text[:at] + f"{y % 10 ** len(year_key):0{len(year_key)}d}" + text[at + len(year_key):] for y in common]
+    return out
 
 
 def date_problem(text: str, pattern: str) -> str:

@@ -48,6 +48,7 @@ class FieldSpec:
     skip_left: float = 0.0  # share of the field's width holding printed marks (a currency sign)
     closing: str = ""       # the mark writers end the value with, such as "/-" on Indian cheques
     sign_left: float = 0.0  # a printed sign (a currency symbol) starts in this share of the width: dropped
+    years: tuple[int, ...] = ()  # a date field's: the years of the batch's sure dates (dates.py), never from YAML
 
 
 @dataclass(frozen=True)
