@@ -568,7 +568,9 @@ def year_log_prior(year: int | None, seen: tuple[int, ...]) -> float:
 
 def in_years(texts: list[str], pattern: str, seen: tuple[int, ...]) -> list[str]:
     """Each date of ``texts`` written in the batch's YEARS_TRIED commonest sure years instead of
-    its own: a date whose year the readers misread is still among the candidates."""
+    its own, and each one digit short whose year is one of those years less a digit (the year's
+    last cell left empty or lost) with that year whole: a date whose year the readers misread is
+    still among the candidates."""
     year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
     if not year_key:
         return []
@@ -578,9 +580,14 @@ def in_years(texts: list[str], pattern: str, seen: tuple[int, ...]) -> list[str]
         counts[y] = counts.get(y, 0) + 1
     common = sorted(counts, key=lambda y: (-counts[y], y))[:YEARS_TRIED]
     out = []
+    size = len(year_key)
     for text in texts:
-        if len(text) == len(pattern):
-            out += [text[:at] + f"{y % 10 ** len(year_key):0{len(year_key)}d}" + text[at + len(year_key):] for y in common]
+        for y in common:
+            year = f"{y % 10 ** size:0{size}d}"
+            if len(text) == len(pattern):
+                out.append(text[:at] + year + text[at + size:])
+            elif len(text) == len(pattern) - 1 and text[at: at + size - 1] in {year[:k] + year[k + 1:] for k in range(size)}:
+                out.append(text[:at] + year + text[at + size - 1:])
     return out
 
 

@@ -61,6 +61,8 @@ def test_a_batch_of_dates_tells_the_year_of_an_unclear_one():
     assert fields.date_year("22092014", "DDMMYYYY") == 2014 and fields.date_year("220914", "DDMMYY") == 2014
     # every date read is tried in the batch's commonest years too
     assert fields.in_years(["22091916", "2209"], "DDMMYYYY", batch) == ["22092015", "22092016", "22092005"]
+    # and a date one digit short whose year lost a digit, whole
+    assert fields.in_years(["2209201", "2209191"], "DDMMYYYY", batch) == ["22092015", "22092016"]
     # the year's last digit read 9 (4 a close second): alone a 2019 cheque, in a 2015-16 batch 2014
     digits = [((int(c), 0.99),) for c in "2209201"] + [((9, 0.55), (4, 0.4))]
     assert likeliest_date(digits, "DDMMYYYY") == "22092019"
