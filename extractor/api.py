@@ -71,12 +71,15 @@ def extract(inputs, layout: str = Options.layout, model: str | None = None,
         return read_units(again, dates.journal_of(journal) if journal else None, resume, with_years, workers, model,
                           classify, scheduler, progress)
 
-    read, run["options"], dated = dates.read_dates_again(units, read, options, read_again)
+    first = read
+    read, _, dated = dates.read_dates_again(units, read, options, read_again)
     learned = None
     if learn is not None:
         more = planned - len(units)
+        with_dates = read
         read, learned = learn(units, read, journal, resume, model,
                               (lambda total: on_plan(total + more)) if on_plan else None, **run)
+        read = dates.kept_dates(read, with_dates, first, template)
     pages_of: dict[int, dict[int, list[dict]]] = {}
     for unit in units:
         pages_of.setdefault(position[unit.item], {})[unit.page] = read[unit]

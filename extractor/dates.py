@@ -61,6 +61,22 @@ def merged(first: list[dict], second: list[dict], patterns: dict[str, str]) -> l
             for a, b in zip(first, second)]
 
 
+def kept_dates(learned: dict, dated: dict, first: dict, template) -> dict:
+    """Every unit's rows after ``extract --learn`` (``learned``), its unsure dates as the batch's
+    years had them read again (``dated``; ``first``, the first reading): readers tuned on the batch
+    learned its years too (its sure dates are among their lessons), and weighing those years again
+    would count them twice. On the 28 CTS-2010 cheques the tuned readers read 22/09/2014, which
+    the batch's years had mended, as 22092015."""
+    patterns = date_fields(template)
+    out = dict(learned)
+    for unit, rows in dated.items():
+        if rows is first[unit] or [r.get("field") for r in rows] != [r.get("field") for r in out[unit]]:
+            continue
+        out[unit] = [b if a.get("field") in patterns and not a.get("error") and not is_sure(a) else c
+                     for a, b, c in zip(first[unit], rows, out[unit])]
+    return out
+
+
 def read_dates_again(units, read: dict, options, read_again) -> tuple[dict, object, dict]:
     """Every unit's rows after the pages holding an unsure date are read again (by ``read_again``,
     given those units and the options to read them with) knowing the batch's sure years; the

@@ -96,6 +96,12 @@ def test_only_the_unsure_dates_of_a_batch_are_read_again_knowing_its_years():
     assert all(out[k] == read[k] for k in range(dates.MIN_DATES))
     assert report["changed"] == 1 and report["years"] == [2016]
     assert options.template.fields[0].years == (2016,) * dates.MIN_DATES
+    # after --learn, an unsure date the batch's years read again is kept as they read it: readers
+    # tuned on the batch learned its years too; learning's other fields stand
+    learned = {**read, "unsure": page("22092016", 0.8, amount="7000")}
+    kept = dates.kept_dates(learned, out, read, template)
+    assert kept["unsure"][0]["text"] == "22092014" and kept["unsure"][1]["text"] == "7000"
+    assert all(kept[k] is learned[k] for k in range(dates.MIN_DATES))
     few = {k: read[k] for k in range(dates.MIN_DATES - 1)} | {"unsure": read["unsure"]}
     out, _, report = dates.read_dates_again(list(few), few, Options(template=template), read_again)
     assert out == few and "skipped" in report and len(asked) == 1
