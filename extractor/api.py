@@ -80,6 +80,8 @@ def extract(inputs, layout: str = Options.layout, model: str | None = None,
         read, learned = learn(units, read, journal, resume, model,
                               (lambda total: on_plan(total + more)) if on_plan else None, **run)
         read = dates.kept_dates(read, with_dates, first, template)
+        if "skipped" not in learned:  # what learning changed, the dates it kept as the batch's years read them aside
+            learned["changed"] = sum(a.get("text") != b.get("text") for u in units for a, b in zip(with_dates[u], read[u]))
     pages_of: dict[int, dict[int, list[dict]]] = {}
     for unit in units:
         pages_of.setdefault(position[unit.item], {})[unit.page] = read[unit]
