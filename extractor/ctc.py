@@ -101,6 +101,7 @@ class Looks:
         texts = [t for t, _ in self.looks[0].n_best(n)]
         return sorted(zip(texts, self.log_probabilities(texts)), key=lambda p: -p[1])
 
+
 def marks_as_blank(grouped: np.ndarray) -> np.ndarray:
     """A reading's (steps, 12) probabilities with the grouping marks apart, as (steps, 11): the
     marks read as "no digit here", the blank."""

@@ -52,13 +52,23 @@ def with_years(template, years: tuple[int, ...]):
         dataclasses.replace(f, years=years) if f.kind == "date" else f for f in template.fields))
 
 
+def _unsure_date(row: dict, patterns: dict[str, str]) -> bool:
+    """Whether ``row`` is a date (of the fields in ``patterns``) read, but not surely."""
+    return row.get("field") in patterns and not row.get("error") and not is_sure(row)
+
+
+def _with_dates_of(first: list[dict], again: list[dict], others: list[dict], patterns: dict[str, str]) -> list[dict]:
+    """One page's rows: the dates ``first`` read unsurely as ``again`` read them, every other row
+    as in ``others``; ``others`` whole where ``again`` found other fields or failed."""
+    if [r.get("field") for r in again] != [r.get("field") for r in others] or any(r.get("error") for r in again):
+        return others
+    return [b if _unsure_date(a, patterns) else c for a, b, c in zip(first, again, others)]
+
+
 def merged(first: list[dict], second: list[dict], patterns: dict[str, str]) -> list[dict]:
     """One page's rows: its unsure dates as read again, every other row as first read (the first
     reading whole where the second found other fields or failed)."""
-    if [r.get("field") for r in first] != [r.get("field") for r in second] or any(r.get("error") for r in second):
-        return first
-    return [b if a.get("field") in patterns and not a.get("error") and not is_sure(a) else a
-            for a, b in zip(first, second)]
+    return _with_dates_of(first, second, first, patterns)
 
 
 def kept_dates(learned: dict, dated: dict, first: dict, template) -> dict:
@@ -68,13 +78,8 @@ def kept_dates(learned: dict, dated: dict, first: dict, template) -> dict:
     would count them twice. On the 28 CTS-2010 cheques the tuned readers read 22/09/2014, which
     the batch's years had mended, as 22092015."""
     patterns = date_fields(template)
-    out = dict(learned)
-    for unit, rows in dated.items():
-        if rows is first[unit] or [r.get("field") for r in rows] != [r.get("field") for r in out[unit]]:
-            continue
-        out[unit] = [b if a.get("field") in patterns and not a.get("error") and not is_sure(a) else c
-                     for a, b, c in zip(first[unit], rows, out[unit])]
-    return out
+    return {unit: rows if dated[unit] is first[unit] else _with_dates_of(first[unit], dated[unit], rows, patterns)
+            for unit, rows in learned.items()}
 
 
 def read_dates_again(units, read: dict, options, read_again) -> tuple[dict, object, dict]:
@@ -86,8 +91,7 @@ def read_dates_again(units, read: dict, options, read_again) -> tuple[dict, obje
     if not patterns:
         return read, options, {}
     years = sure_years((row for unit in units for row in read[unit]), patterns)
-    again = [u for u in units if any(r.get("field") in patterns and not r.get("error") and not is_sure(r)
-                                     for r in read[u])]
+    again = [u for u in units if any(_unsure_date(r, patterns) for r in read[u])]
     report = {"years": sorted(set(years)), "sure": len(years), "read_again": 0, "changed": 0}
     if len(years) < MIN_DATES or not again:
         report["skipped"] = (f"only {len(years)} dates read surely (at least {MIN_DATES} are needed)"
@@ -98,7 +102,6 @@ def read_dates_again(units, read: dict, options, read_again) -> tuple[dict, obje
     out = dict(read)
     for unit in again:
         out[unit] = merged(read[unit], second[unit], patterns)
-        report["read_again"] += sum(r.get("field") in patterns and not r.get("error") and not is_sure(r)
-                                    for r in read[unit])
+        report["read_again"] += sum(_unsure_date(r, patterns) for r in read[unit])
         report["changed"] += sum(a.get("text") != b.get("text") for a, b in zip(read[unit], out[unit]))
     return out, options, report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from dataclasses import dataclass
 
 import cv2
@@ -356,12 +357,12 @@ def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str,
         at = pattern.find(key)
         return float(sum(logp[at + k, int(c)] for k, c in enumerate(f"{value:0{len(key)}d}")))
 
-    year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
-    possible = range(YEARS[0], YEARS[1] + 1) if year_key == "YYYY" else range(100) if year_key else [2000]
-    year_scores = {y: (score(year_key, y) + year_log_prior(y if year_key == "YYYY" else 2000 + y, years))
-                   if year_key else 0.0 for y in possible}
+    written = year_key(pattern)
+    possible = range(YEARS[0], YEARS[1] + 1) if written == "YYYY" else range(100) if written else [2000]
+    year_scores = {y: (score(written, y) + year_log_prior(y if written == "YYYY" else 2000 + y, years))
+                   if written else 0.0 for y in possible}
     best_year = max(year_scores, key=year_scores.get)
-    leap_years = [y for y in possible if calendar.isleap(y if year_key != "YY" else 2000 + y)]
+    leap_years = [y for y in possible if calendar.isleap(y if written != "YY" else 2000 + y)]
     best_leap = max(leap_years, key=year_scores.get) if leap_years else None
     best = None
     for month in range(1, 13):
@@ -375,7 +376,7 @@ def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str,
             best = (total, 29, 2, best_leap)
     _, day, month, year = best
     text = pattern
-    for key, value in (("DD", day), ("MM", month), (year_key, year)):
+    for key, value in (("DD", day), ("MM", month), (written, year)):
         if key:
             text = text.replace(key, f"{value % 10 ** len(key):0{len(key)}d}", 1)
     return text
@@ -541,14 +542,19 @@ def check(spec: FieldSpec, text: str, glyphs: int) -> str:
     return ""
 
 
+def year_key(pattern: str) -> str:
+    """How a date pattern writes its year: "YYYY", "YY", or "" where it has none."""
+    return "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
+
+
 def date_year(text: str, pattern: str) -> int | None:
     """The year of a date ``text`` written as ``pattern`` (YY read as 20YY), or None."""
-    for key in ("YYYY", "YY"):
-        at = pattern.find(key)
-        if at >= 0 and len(text) == len(pattern) and text[at: at + len(key)].isdigit():
-            year = int(text[at: at + len(key)])
-            return year if key == "YYYY" else 2000 + year
-    return None
+    key = year_key(pattern)
+    at = pattern.find(key)
+    if not key or len(text) != len(pattern) or not text[at: at + len(key)].isdigit():
+        return None
+    year = int(text[at: at + len(key)])
+    return year if key == "YYYY" else 2000 + year
 
 
 def year_log_prior(year: int | None, seen: tuple[int, ...]) -> float:
@@ -571,16 +577,13 @@ def in_years(texts: list[str], pattern: str, seen: tuple[int, ...]) -> list[str]
     its own, and each one digit short whose year is one of those years less a digit (the year's
     last cell left empty or lost) with that year whole: a date whose year the readers misread is
     still among the candidates."""
-    year_key = "YYYY" if "YYYY" in pattern else "YY" if "YY" in pattern else ""
-    if not year_key:
+    key = year_key(pattern)
+    if not key:
         return []
-    at = pattern.find(year_key)
-    counts = {}
-    for y in seen:
-        counts[y] = counts.get(y, 0) + 1
-    common = sorted(counts, key=lambda y: (-counts[y], y))[:YEARS_TRIED]
+    at = pattern.find(key)
+    common = [y for y, _ in Counter(sorted(seen)).most_common(YEARS_TRIED)]  # ties: the earlier year
     out = []
-    size = len(year_key)
+    size = len(key)
     for text in texts:
         for y in common:
             year = f"{y % 10 ** size:0{size}d}"
