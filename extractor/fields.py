@@ -318,7 +318,7 @@ def date_read_whole(spec: FieldSpec, rect, cells: assemble.DigitString, gray: np
     if not dates:
         return None
     decision = getattr(classify, "decision", None) or assemble.Decision()
-    prior = [year_log_prior(date_year(c.text, pattern), spec.years) for c in dates] if spec.years else None
+    prior = list(year_log_priors([date_year(c.text, pattern) for c in dates], spec.years)) if spec.years else None
     chosen, confidence = decision(dates, prior)
     boxed = (assemble.string_of(spec.name, [], rect) if len(cells.digits) != len(chosen.text) else cells)
     return assemble.decided_as(boxed, chosen.text, confidence, rect)
@@ -359,8 +359,8 @@ def likeliest_date(readings: list[tuple[tuple[int, float], ...]], pattern: str,
 
     written = year_key(pattern)
     possible = range(YEARS[0], YEARS[1] + 1) if written == "YYYY" else range(100) if written else [2000]
-    year_scores = {y: (score(written, y) + year_log_prior(y if written == "YYYY" else 2000 + y, years))
-                   if written else 0.0 for y in possible}
+    priors = year_log_priors([y if written == "YYYY" else 2000 + y for y in possible], years) if written else None
+    year_scores = {y: score(written, y) + float(priors[k]) if written else 0.0 for k, y in enumerate(possible)}
     best_year = max(year_scores, key=year_scores.get)
     leap_years = [y for y in possible if calendar.isleap(y if written != "YY" else 2000 + y)]
     best_leap = max(leap_years, key=year_scores.get) if leap_years else None
@@ -561,15 +561,22 @@ def year_log_prior(year: int | None, seen: tuple[int, ...]) -> float:
     """How much likelier (log) a date in ``year`` is than one in the likeliest year, for a batch
     whose sure dates are in the years ``seen`` (YEAR_SPREAD, YEAR_FLOOR, YEAR_WEIGHT); 0 where the
     batch says nothing."""
-    if not seen or year is None:
-        return 0.0
-    seen_years = np.asarray(seen, float)
+    return 0.0 if year is None else float(year_log_priors([year], seen)[0])
 
-    def share(y: float) -> float:
-        return float(np.mean(np.exp(-np.abs(y - seen_years) / YEAR_SPREAD)))
 
-    top = max(share(y) for y in set(seen))  # a sum of such peaks is highest at one of them
-    return YEAR_WEIGHT * float(np.log(max(share(year), YEAR_FLOOR) / top))
+def year_log_priors(years, seen: tuple[int, ...]) -> np.ndarray:
+    """year_log_prior of each of ``years`` at once, the batch's ``seen`` years counted once each
+    (a batch of thousands of sure dates holds a handful of years)."""
+    if not seen:
+        return np.zeros(len(years))
+    unique, counts = np.unique(np.asarray(seen, float), return_counts=True)
+    weights = counts / counts.sum()
+
+    def share(ys) -> np.ndarray:
+        return np.exp(-np.abs(np.asarray(ys, float)[:, None] - unique[None, :]) / YEAR_SPREAD) @ weights
+
+    top = share(unique).max()  # a sum of such peaks is highest at one of them
+    return YEAR_WEIGHT * np.log(np.maximum(share(years), YEAR_FLOOR) / top)
 
 
 def in_years(texts: list[str], pattern: str, seen: tuple[int, ...]) -> list[str]:
