@@ -40,8 +40,12 @@ COPIES_PER_EPOCH = 8
 #: Synthetic fields mixed into each epoch per user crop: what keeps the reader from forgetting
 #: the writers it was trained on.
 SYNTHETIC_PER_USER = 2
-#: An epoch holds at least this many of the user's varied crops (a few corrections still train).
+#: An epoch holds at least this many of the user's varied crops (a few corrections still train)
+#: and at most USER_PER_EPOCH_AT_MOST: with more fields, fewer copies of each, so that the tuning's
+#: time stops growing with the fields (1600: 8 copies of 128 corrections, 4 of 400 lessons; an
+#: epoch draws its crops at random, so past that not every field is in every epoch).
 MIN_USER_PER_EPOCH = 256
+USER_PER_EPOCH_AT_MOST = 1600
 #: Fine-tuning's learning rate (Adam): a tenth of the training's peak, so the reader moves, not jumps.
 LEARNING_RATE = 2e-4
 #: A corrected field's crop reaches this share of its height beyond its box, as field crops do.
@@ -53,6 +57,11 @@ CORRECTION_MARGIN = 0.15
 DIGIT_COPIES_PER_EPOCH = 8
 MNIST_PER_USER_DIGIT = 2
 DIGIT_LEARNING_RATE = 2e-4
+#: The digit model's epoch holds at most this many varied copies of matched digits (8 of 500).
+DIGIT_COPIES_AT_MOST = 4000
+#: PP-OCRv6's last layer is tuned on at most this many feature rows (crops and varied copies):
+#: with more fields, fewer copies of each, at least the crop itself (4 copies of 400 lessons).
+HEAD_ROWS_AT_MOST = 1600
 
 
 @dataclass(frozen=True)
@@ -212,8 +221,9 @@ def split(count: int, seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndar
 
 
 def user_fields_per_epoch(count: int, copies: int = COPIES_PER_EPOCH) -> int:
-    """How many varied copies of ``count`` corrected crops one epoch trains on, ``copies`` of each."""
-    return max(MIN_USER_PER_EPOCH, copies * count)
+    """How many varied copies of ``count`` corrected crops one epoch trains on: ``copies`` of each,
+    at least MIN_USER_PER_EPOCH and at most USER_PER_EPOCH_AT_MOST in all."""
+    return min(max(MIN_USER_PER_EPOCH, copies * count), USER_PER_EPOCH_AT_MOST)
 
 
 def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_split, held=((), ()),
@@ -261,13 +271,21 @@ def fine_tuned_ppocr_head(reader, crops, digits, seed: int, log=print, label: st
 
 def ppocr_examples(reader, crops, digits, seed: int, copies: int) -> tuple[list, list]:
     """What PP-OCRv6's last layer is tuned on: the features of each crop and of ``copies`` - 1
-    varied copies, worked out once by the graph (which stays as it is), and their digits."""
+    varied copies (fewer where that would pass HEAD_ROWS_AT_MOST rows), worked out once by the
+    graph (which stays as it is), and their digits."""
     rng = np.random.default_rng([seed, 31])
+    copies = head_copies(len(crops), copies)
     features, texts = [], []
     for copy in range(copies):
         features += reader.features([c if copy == 0 else varied(c, rng) for c in crops])
         texts += list(digits)
     return features, texts
+
+
+def head_copies(count: int, copies: int) -> int:
+    """Copies of each of ``count`` crops PP-OCRv6's layer is tuned on: ``copies``, fewer where
+    that would pass HEAD_ROWS_AT_MOST rows, at least the crop itself."""
+    return max(1, min(copies, HEAD_ROWS_AT_MOST // max(count, 1)))
 
 
 def fitted_ppocr_head(reader, features: list, texts: list, seed: int, log=print, label: str = "",
@@ -349,7 +367,7 @@ def fine_tuned_digits(base_model: Path, images: np.ndarray, labels: np.ndarray, 
     model = tf.keras.models.load_model(base_model, compile=False)
     model.compile(optimizer=tf.keras.optimizers.Adam(DIGIT_LEARNING_RATE, clipnorm=5.0),
                   loss="sparse_categorical_crossentropy")
-    count = DIGIT_COPIES_PER_EPOCH * len(images)
+    count = min(DIGIT_COPIES_PER_EPOCH * len(images), DIGIT_COPIES_AT_MOST)
     for epoch in range(1, epochs + 1):
         tick = time.time()
         rng = np.random.default_rng([seed, epoch, 29])
@@ -434,9 +452,12 @@ def adapt(folders, out, epochs: int = EPOCHS, seed: int = 1, data: str | None = 
                          "learning_rate": LEARNING_RATE,
                          "digits": {"matched_fields": matched[0], "matched_digits": matched[1],
                                     "copies_per_epoch": DIGIT_COPIES_PER_EPOCH,
+                                    "copies_at_most": DIGIT_COPIES_AT_MOST,
                                     "mnist_per_copy": MNIST_PER_USER_DIGIT, "learning_rate": DIGIT_LEARNING_RATE,
                                     "match_disagreements_at_most": MATCH_DISAGREEMENTS},
-                         "ppocr_head": asdict(PPOCR_HEAD) if head else None,
+                         "ppocr_head": {**asdict(PPOCR_HEAD),
+                                        "copies_used": head_copies(len(found.crops), PPOCR_HEAD.copies)}
+                                       if head else None,
                          **run_facts(started, tf), "optimizer": f"Adam {LEARNING_RATE:g}"},
             "held_out": held_out,
         }

@@ -167,7 +167,9 @@ def extract(ctx, inputs, output, layout, xlsx, annotate, dpi, review_below, mode
     learned = frame.attrs.get("learned")
     if learned is not None:
         click.echo(f"learned: {learned['skipped']}; nothing read again" if "skipped" in learned else
-                   f"learned from {learned['fields']} fields read surely in {learned['seconds']:.0f}s; "
+                   f"learned from {learned['learned_from']}"
+                   + (f" of {learned['fields']}" if learned["fields"] > learned["learned_from"] else "")
+                   + f" fields read surely in {learned['seconds']:.0f}s; "
                    f"{learned['read_again']} unsure fields read again, {learned['changed']} changed"
                    + (f"; tuned models in {learn_save}" if learn_save else ""), err=True)
     for _, row in failed.iterrows():

@@ -119,3 +119,21 @@ def test_single_digits_are_no_lessons_and_a_field_is_learned_whole():
     assert learn.lesson_crops(image, [row], "digit", None).crops == []
     assert learn.lesson_crops(image, [row], "field", None).crops[0].shape == (40, 60)
     assert learn.lesson_crops(image, [row], "page", None).crops[0].shape == (26, 16)  # the box and a margin
+
+
+def test_a_batch_with_more_sure_fields_than_the_tuning_takes_learns_from_a_sample_of_them():
+    crops = [np.full((8, 8), i % 256, np.uint8) for i in range(1000)]
+    lessons = learn.Lessons(crops, [str(i % 256) for i in range(1000)])
+    few = learn.Lessons(crops[:10], lessons.texts[:10])
+    assert learn.sampled(few, 400, seed=1) is few
+    one, again, other = (learn.sampled(lessons, 400, seed) for seed in (1, 1, 2))
+    assert len(one.crops) == len(one.texts) == 400 and one.texts == again.texts and one.texts != other.texts
+    assert all(str(int(c[0, 0])) == t for c, t in zip(one.crops, one.texts))  # each crop keeps its string
+    at = [next(i for i, c in enumerate(crops) if c is crop) for crop in one.crops]
+    assert at == sorted(set(at))  # in the batch's order, none twice
+    # what adapt and --learn tune on stops growing with the fields: fewer copies of each
+    from extractor import adapt
+    assert adapt.user_fields_per_epoch(128) == 8 * 128 and adapt.user_fields_per_epoch(10) == adapt.MIN_USER_PER_EPOCH
+    assert adapt.user_fields_per_epoch(5000) == adapt.user_fields_per_epoch(400, 4) == adapt.USER_PER_EPOCH_AT_MOST
+    assert adapt.head_copies(128, 4) == adapt.head_copies(400, 4) == 4
+    assert adapt.head_copies(1000, 4) == 1 and adapt.head_copies(5000, 4) == 1
