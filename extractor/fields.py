@@ -11,12 +11,16 @@ import numpy as np
 
 from . import assemble, clean, layout, segment, strings
 from .errors import InputError
+from .pages import ASSUMED_DPI
 from .templates import FieldSpec, Template, rules_frame
 
 #: A page's rule frame may be shifted and scaled this much against the template's and still fit.
 MAX_SCALE_CHANGE = 0.25
 #: A detected box belongs to a field when at least this share of it lies in the field's place.
 SNAP_SHARE = 0.6
+#: A template page is read at the resolution its form's known size gives where that is more than
+#: this share off the resolution its file states (or ASSUMED_DPI): within it, the stated one.
+DPI_TOLERANCE = 0.1
 #: In a comb of known cells, a wall stands within this share of a cell's width of where it should.
 WALL_NEAR = 0.2
 #: A printed sign (the rupee sign) is at least this share of the digit height wide.
@@ -622,6 +626,17 @@ def date_problem(text: str, pattern: str) -> str:
     return ""
 
 
+def form_dpi(template: Template, shape: tuple[int, ...], dpi: float | None) -> float:
+    """The resolution a template's page is read at: the one its file states (or ASSUMED_DPI),
+    unless the form's known printed size (``inches``) says it is more than DPI_TOLERANCE off: a
+    cheque scanned at 200 dpi, photographed, or saved with no resolution reads as it is."""
+    given = dpi or ASSUMED_DPI
+    if not template.inches:
+        return given
+    sized = shape[1] / template.inches[0]
+    return sized if abs(sized / given - 1) > DPI_TOLERANCE else given
+
+
 def read_template_page(image: np.ndarray, dpi: float, template: Template, classify) -> list[FieldReading]:
     """Every field of a template on one page; raises InputError when the page cannot be aligned."""
     image, scale = clean.working_copy(image, dpi)
@@ -630,11 +645,14 @@ def read_template_page(image: np.ndarray, dpi: float, template: Template, classi
     height = clean.estimate_digit_height(page.gray, dpi)
     mapping = align(template, page.rules)
     boxes = layout.find_boxes(page.rules, height)
+    combs = clean.comb_rules(page, height) if any(spec.cells > 1 for spec in template.fields) else None
+    comb_boxes = layout.find_boxes(combs, height) if combs is not None else boxes
     to_scan = clean.unrotated_box(page.skew, page.gray.shape) if page.skew else None  # boxes on the page as scanned
     readings = []
     for spec in template.fields:
-        rect = place(spec, mapping, boxes, page.ink.shape, page.rules)
-        reading = read_field(spec, rect, page.ink, classify, height, page.rules, page.darkness)
+        rules, found = (combs, comb_boxes) if spec.cells > 1 else (page.rules, boxes)
+        rect = place(spec, mapping, found, page.ink.shape, rules)
+        reading = read_field(spec, rect, page.ink, classify, height, rules, page.darkness)
         string = assemble.moved(reading.string, to_scan) if to_scan else reading.string
         readings.append(FieldReading(spec, assemble.rescaled(string, 1 / scale), reading.review_reason))
     return readings

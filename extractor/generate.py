@@ -200,6 +200,31 @@ def scan_turned(page: np.ndarray, rng: np.random.Generator, skew: float = 2.0, j
     return out, matrix
 
 
+def photographed(image: np.ndarray, rng: np.random.Generator, scale: float = 2 / 3) -> np.ndarray:
+    """The page (grey or colour) photographed by a phone: at ``scale`` of its resolution, on a
+    darker table, each corner pulled in by up to 8% of the page, the light falling off to 60%
+    across it, saved as a JPEG (no resolution a reader could trust)."""
+    page = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
+    h, w = page.shape[:2]
+    margin = int(0.12 * max(h, w))
+    H, W = h + 2 * margin, w + 2 * margin
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    pull = rng.uniform(0.0, 0.08, (4, 2)) * [w, h] * [[1, 1], [-1, 1], [-1, -1], [1, -1]]
+    target = corners + margin + pull.astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(corners, target)
+    table = cv2.GaussianBlur(rng.normal(95, 20, (H, W)).astype(np.float32), (0, 0), 6)
+    if page.ndim == 3:
+        table = table[..., None] * np.float32([1.0, 0.92, 0.85])  # a wooden table's brown
+    warped = cv2.warpPerspective(page, matrix, (W, H), flags=cv2.INTER_LINEAR, borderValue=(-1, -1, -1))
+    photo = np.where(warped >= 0, warped, table)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    light = 1.0 - 0.4 * np.clip((xx / W) * 0.7 + (yy / H) * 0.3, 0, 1)  # 100% at one corner, 60% at the other
+    photo = np.clip(photo * (light if page.ndim == 2 else light[..., None]) + rng.normal(0, 3, photo.shape),
+                    0, 255).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if page.ndim == 2 else cv2.IMREAD_COLOR)
+
+
 def save_page(image: np.ndarray, path: Path) -> None:
     """Save as PNG (300 dpi recorded) or as a one-page PDF, by suffix."""
     path.parent.mkdir(parents=True, exist_ok=True)

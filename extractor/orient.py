@@ -22,6 +22,12 @@ LOOK_SIDE = 500
 #: surround at least SURROUND_SHARE, and the sheet is a quadrilateral (its outline's polygon
 #: covers at least this share of the region's hull).
 MIN_SHEET_SHARE, SURROUND_SHARE, MIN_QUAD_FIT = 0.25, 0.03, 0.9
+#: A form of known size is found on a photo only where the sheet's width over its height is
+#: within this share of the form's.
+ASPECT_TOLERANCE = 0.15
+#: ... and where none of its four corners lies within this share of the picture's shorter side
+#: of its edge.
+EDGE_MARGIN = 0.01
 #: A photographed sheet's longer side, in inches (between US letter's 11 and A4's 11.69): its
 #: resolution once flattened is its longer side in pixels over this.
 SHEET_INCHES = 11.35
@@ -106,9 +112,12 @@ def sheet_corners(gray: np.ndarray) -> np.ndarray | None:
                        corners[np.argmax(by_sum)], corners[np.argmax(by_diff)]])
 
 
-def flattened(image: np.ndarray) -> Upright:
-    """A phone photo of a sheet flattened onto the sheet (a homography from its four corners) with
-    the light evened out; a page that shows no sheet on a darker surface, unchanged."""
+def flattened(image: np.ndarray, even: bool = True, aspect: float | None = None) -> Upright:
+    """A phone photo of a sheet flattened onto the sheet (a homography from its four corners), grey
+    with the light evened out, or with ``even`` False in its own colours (a template's fields are
+    read by PP-OCRv6 in colour); a page that shows no sheet on a darker surface, or (with
+    ``aspect``, a form's width over its height) none of that shape, unchanged: a shadow across a
+    scan is no sheet's edge."""
     gray = _gray(image)
     corners = sheet_corners(gray)
     if corners is None:
@@ -116,9 +125,12 @@ def flattened(image: np.ndarray) -> Upright:
     tl, tr, br, bl = corners
     width = int(round((np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2))
     height = int(round((np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2))
+    if aspect and (abs(width / max(height, 1) / aspect - 1) > ASPECT_TOLERANCE or _at_edge(corners, gray.shape)):
+        return Upright(image)
     target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
     matrix = cv2.getPerspectiveTransform(corners, target)
-    flat = cv2.warpPerspective(gray, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flat = cv2.warpPerspective(gray if even else image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
     back = np.linalg.inv(matrix)
 
     def to_given(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
@@ -127,7 +139,16 @@ def flattened(image: np.ndarray) -> Upright:
         x1, y1 = points.max(axis=0)
         return int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))
 
-    return Upright(even_light(flat), to_given, flattened=True)
+    return Upright(even_light(flat) if even else flat, to_given, flattened=True)
+
+
+def _at_edge(corners: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether a corner found lies on the picture's edge: no corner of a sheet, but where light
+    falling off across a scan, or the picture's frame, cut the bright region."""
+    h, w = shape[:2]
+    margin = EDGE_MARGIN * min(h, w)
+    return bool(((corners[:, 0] < margin) | (corners[:, 0] > w - 1 - margin)
+                 | (corners[:, 1] < margin) | (corners[:, 1] > h - 1 - margin)).any())
 
 
 def sheet_dpi(page: Upright, dpi: float | None) -> float | None:

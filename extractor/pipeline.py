@@ -8,7 +8,7 @@ A page's rows are the strings read from it (one row a string), or one row saying
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -128,6 +128,18 @@ def read_page_image(image: np.ndarray, dpi: float | None, classify) -> list[asse
             turned_over, page = True, orient.turned(page, 2)  # read once more, turned over
             continue
         return [assemble.moved(assemble.rescaled(s, 1 / scale), page.to_given) for s in found]
+
+
+def read_template_image(image: np.ndarray, dpi: float | None, template, classify) -> list[fields.FieldReading]:
+    """Every field of a template on one page: a phone photo first flattened onto its form (in its
+    colours), the form read at the resolution its known size gives (fields.form_dpi); the boxes
+    are on the page as given."""
+    page = orient.flattened(image, even=False, aspect=template.inches[0] / template.inches[1] if template.inches else None)
+    dpi = fields.form_dpi(template, page.image.shape, orient.sheet_dpi(page, dpi) if not template.inches else dpi)
+    readings = fields.read_template_page(page.image, dpi, template, classify)
+    if not page.flattened:
+        return readings
+    return [replace(r, string=assemble.moved(r.string, page.to_given)) for r in readings]
 
 
 def _read_page_strings(page: clean.CleanPage, height: float, glyphs: list[segment.Glyph], dpi: float,
@@ -281,7 +293,7 @@ def template_rows(page: Page, readings, options: Options) -> list[dict]:
 def read_page(page: Page, classify, options: Options) -> list[dict]:
     """All rows of one page, by the chosen layout or template; annotated if asked."""
     if options.template is not None:
-        readings = fields.read_template_page(page.image, page.dpi or ASSUMED_DPI, options.template, classify)
+        readings = read_template_image(page.image, page.dpi, options.template, classify)
         if options.annotate:
             annotate_page(page, [r.string for r in readings], Path(options.annotate), options.review_below)
         return template_rows(page, readings, options)

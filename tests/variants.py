@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
+from extractor.generate import photographed as phone_photo
 from extractor.pages import load_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,27 +23,6 @@ def sample_pages() -> dict[str, np.ndarray]:
 def turned(image: np.ndarray, quarter_turns: int) -> np.ndarray:
     """The page scanned turned by 90 degrees counter-clockwise this many times."""
     return np.ascontiguousarray(np.rot90(image, quarter_turns))
-
-
-def phone_photo(image: np.ndarray, rng: np.random.Generator, scale: float = 2 / 3) -> np.ndarray:
-    """The page photographed by a phone: at two thirds of the resolution, on a darker table, each
-    corner pulled in by up to 8% of the page, the light falling off to 60% across it."""
-    page = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
-    h, w = page.shape
-    margin = int(0.12 * max(h, w))
-    H, W = h + 2 * margin, w + 2 * margin
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    pull = rng.uniform(0.0, 0.08, (4, 2)) * [w, h] * [[1, 1], [-1, 1], [-1, -1], [1, -1]]
-    target = corners + margin + pull.astype(np.float32)
-    matrix = cv2.getPerspectiveTransform(corners, target)
-    table = cv2.GaussianBlur(rng.normal(95, 20, (H, W)).astype(np.float32), (0, 0), 6)
-    warped = cv2.warpPerspective(page, matrix, (W, H), flags=cv2.INTER_LINEAR, borderValue=-1)
-    photo = np.where(warped >= 0, warped, table)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    light = 1.0 - 0.4 * np.clip((xx / W) * 0.7 + (yy / H) * 0.3, 0, 1)  # 100% at one corner, 60% at the other
-    photo = np.clip(photo * light + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
-    ok, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
 
 
 def write_variants(folder: Path, rng: np.random.Generator) -> dict[str, Path]:

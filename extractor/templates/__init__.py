@@ -3,6 +3,7 @@
 ```yaml
 name: my_form
 frame: [0.05, 0.04, 0.95, 0.96]  # where the printed rules of the reference page lie (shares of its size)
+inches: [8.5, 11]                 # optional: the form's printed size, width and height
 fields:
   - name: account
     box: [0.30, 0.20, 0.40, 0.05] # x, y, width, height, as shares of the reference page
@@ -17,7 +18,9 @@ fields:
 
 Relative coordinates make a template work at any dpi. A page is aligned to the template by its own
 rules: after deskewing, the frame of the page's rules is mapped onto the template's frame (shift and
-scale), then each field is snapped to the printed box nearest its expected place.
+scale), then each field is snapped to the printed box nearest its expected place. A form of known
+size (``inches``) is read at the resolution its width in pixels gives, whatever its file states: a
+cheque scanned at 200 dpi, or photographed, reads as one scanned at 300.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Template:
     frame: tuple[float, float, float, float] | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
+    inches: tuple[float, float] | None = None  # the form's printed width and height
 
 
 def load_template(name_or_path: str | os.PathLike) -> Template:
@@ -100,8 +104,13 @@ def parse_template(data, where: str = "template") -> Template:
     if len({f.name for f in fields}) != len(fields):
         raise BadArgument(f"{where}: field names must be unique")
     frame = data.get("frame")
+    inches = data.get("inches")
+    if inches is not None and not (isinstance(inches, list) and len(inches) == 2
+                                   and all(isinstance(v, (int, float)) and v > 0 for v in inches)):
+        raise BadArgument(f"{where}: inches must be [width, height], the form's printed size")
     return Template(str(data.get("name", "template")), tuple(fields),
-                    tuple(float(v) for v in frame) if frame else None, str(data.get("description", "")))
+                    tuple(float(v) for v in frame) if frame else None, str(data.get("description", "")),
+                    inches=tuple(float(v) for v in inches) if inches else None)
 
 
 def dump_template(template: Template) -> str:
@@ -111,6 +120,8 @@ def dump_template(template: Template) -> str:
         data["description"] = template.description
     if template.frame:
         data["frame"] = [round(v, 4) for v in template.frame]
+    if template.inches:
+        data["inches"] = [round(v, 3) for v in template.inches]
     data["fields"] = []
     for f in template.fields:
         item = {"name": f.name, "box": [round(v, 4) for v in f.box], "kind": f.kind}
