@@ -228,10 +228,11 @@ def user_fields_per_epoch(count: int, copies: int = COPIES_PER_EPOCH) -> int:
 
 
 def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_split, held=((), ()),
-               log=print, label: str = "", copies: int = COPIES_PER_EPOCH):
+               log=print, label: str = "", copies: int = COPIES_PER_EPOCH, frozen: tuple[str, ...] = ()):
     """A copy of the string reader at ``base_reader`` fine-tuned on ``crops`` (their ``digits``) for
     ``epochs`` epochs, each the user's crops varied and SYNTHETIC_PER_USER times as many synthetic
-    fields (``copies`` varied copies of each crop an epoch); with ``held``
+    fields (``copies`` varied copies of each crop an epoch), its layers named in ``frozen`` kept
+    as they are; with ``held``
     (crops, digits), each epoch's held-out exact share is logged. Returns (model, exact share on
     ``held`` before, and after the last epoch)."""
     import tensorflow as tf
@@ -239,6 +240,8 @@ def fine_tuned(base_reader: Path, crops, digits, epochs: int, seed: int, mnist_s
     from .train import ctc_loss, make_field_epoch
 
     model = tf.keras.models.load_model(base_reader, compile=False)
+    for layer in model.layers:
+        layer.trainable = layer.name not in frozen
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE, clipnorm=5.0), loss=ctc_loss)
     held_crops, held_digits = list(held[0]), list(held[1])
     before = score = _exact(model, held_crops, held_digits)

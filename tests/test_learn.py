@@ -97,6 +97,14 @@ def test_learn_tunes_on_the_sure_fields_and_saves_models_that_read(tmp_path, mni
     here = json.loads((tuned_here / "adapted.json").read_text())
     assert here["learned"]["ppocr_head"]["tunings_averaged"] == learn.PPOCR_HEAD_TUNINGS > 1
     assert card["learned"]["ppocr_head"] is None and card["learned"]["string_reader"] is not None
+    # the string reader's first convolutions were kept as they were, the layers above them tuned
+    from extractor.model import MODELS_DIR, quiet_tensorflow
+    tf = quiet_tensorflow()
+    base, tuned = (tf.keras.models.load_model(f / "strings.keras", compile=False) for f in (MODELS_DIR, tmp_path / "tuned"))
+    same = lambda name: all(np.array_equal(a, b) for a, b in  # noqa: E731
+                            zip(base.get_layer(name).get_weights(), tuned.get_layer(name).get_weights()))
+    assert all(same(name) for name in learn.STRING_READER_FROZEN) and not same("context1")
+    assert card["learned"]["string_reader"]["layers_kept"] == list(learn.STRING_READER_FROZEN)
     exact = lambda table: float(np.mean([t == truth[s] for s, t in zip(table["source"], table["text"])]))  # noqa: E731
     assert exact(frame) >= exact(first) - 1 / 24  # tuned on its own readings, it reads no worse
     # the saved folder is a models folder the next batch reads with
