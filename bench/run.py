@@ -167,7 +167,7 @@ def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
     import cv2
     import pandas as pd
 
-    from extractor import clean, fields, layout, pages
+    from extractor import clean, fields, pages
     from extractor.pages import load_pages
     from extractor.templates import load_template
 
@@ -179,21 +179,16 @@ def cheque_field_crops(folder: Path, out: Path) -> dict[str, list[Path]]:
         image, scale = clean.working_copy(page.image, page.dpi or pages.ASSUMED_DPI)
         cleaned = clean.clean_page(image, dpi=(page.dpi or pages.ASSUMED_DPI) * scale)
         height = clean.estimate_digit_height(cleaned.gray, (page.dpi or pages.ASSUMED_DPI) * scale)
-        boxes = layout.find_boxes(cleaned.rules, height)
-        combs = clean.comb_rules(cleaned, height)
-        comb_boxes = layout.find_boxes(combs, height)
         try:
-            mapping = fields.align(template, cleaned.rules)
+            rects = {spec.name: rect for spec, rect, _ in fields.field_places(template, cleaned, height)}
         except Exception:
-            mapping = None
+            rects = {}
         for spec in template.fields:
             path = out / spec.name / f"{index:03d}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             crop = np.full((8, 8), 255, np.uint8)
-            if mapping is not None:
-                comb = spec.cells > 1
-                x, y, w, h = fields.place(spec, mapping, comb_boxes if comb else boxes, cleaned.ink.shape,
-                                          combs if comb else cleaned.rules)
+            if spec.name in rects:
+                x, y, w, h = rects[spec.name]
                 crop = cleaned.gray[max(0, y): y + h, max(0, x): x + w]
             cv2.imwrite(str(path), crop if crop.size else np.full((8, 8), 255, np.uint8))
             crops[spec.name].append(path)

@@ -637,21 +637,30 @@ def form_dpi(template: Template, shape: tuple[int, ...], dpi: float | None) -> f
     return sized if abs(sized / given - 1) > DPI_TOLERANCE else given
 
 
+def field_places(template: Template, page: clean.CleanPage, height: float) -> list[tuple[FieldSpec, tuple, np.ndarray]]:
+    """Each field of a template on a cleaned page: (spec, its rectangle, the rules it is read
+    against). Combs are placed by comb_rules, their faint walls too; other fields by the page's own
+    rules. Raises InputError when the page cannot be aligned."""
+    mapping = align(template, page.rules)
+    boxes = layout.find_boxes(page.rules, height)
+    combs = clean.comb_rules(page, height) if any(spec.cells > 1 for spec in template.fields) else None
+    comb_boxes = layout.find_boxes(combs, height) if combs is not None else boxes
+    places = []
+    for spec in template.fields:
+        rules, found = (combs, comb_boxes) if spec.cells > 1 else (page.rules, boxes)
+        places.append((spec, place(spec, mapping, found, page.ink.shape, rules), rules))
+    return places
+
+
 def read_template_page(image: np.ndarray, dpi: float, template: Template, classify) -> list[FieldReading]:
     """Every field of a template on one page; raises InputError when the page cannot be aligned."""
     image, scale = clean.working_copy(image, dpi)
     dpi = dpi * scale
     page = clean.clean_page(image, dpi=dpi)
     height = clean.estimate_digit_height(page.gray, dpi)
-    mapping = align(template, page.rules)
-    boxes = layout.find_boxes(page.rules, height)
-    combs = clean.comb_rules(page, height) if any(spec.cells > 1 for spec in template.fields) else None
-    comb_boxes = layout.find_boxes(combs, height) if combs is not None else boxes
     to_scan = clean.unrotated_box(page.skew, page.gray.shape) if page.skew else None  # boxes on the page as scanned
     readings = []
-    for spec in template.fields:
-        rules, found = (combs, comb_boxes) if spec.cells > 1 else (page.rules, boxes)
-        rect = place(spec, mapping, found, page.ink.shape, rules)
+    for spec, rect, rules in field_places(template, page, height):
         reading = read_field(spec, rect, page.ink, classify, height, rules, page.darkness)
         string = assemble.moved(reading.string, to_scan) if to_scan else reading.string
         readings.append(FieldReading(spec, assemble.rescaled(string, 1 / scale), reading.review_reason))
